@@ -1,0 +1,183 @@
+/**
+ * Loads the configuration from the environment and an optional config.yml (the environment
+ * wins), validates the sections a role needs, and reports every problem at once.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { commonSchema, connectorSchema, openCtiSchema, temporalSchema, virusTotalSchema } from './schema';
+
+export type RawSettings = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `opencti: {url: x}` becomes `OPENCTI_URL=x`; lists become JSON so they parse like the env form. */
+export function flattenYaml(document: unknown, prefix = ''): RawSettings {
+  const settings: RawSettings = {};
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) return settings;
+  for (const [key, value] of Object.entries(document as Record<string, unknown>)) {
+    const name = `${prefix}${prefix ? '_' : ''}${key}`.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+    if (value === null || value === undefined) continue;
+    if (Array.isArray(value)) settings[name] = JSON.stringify(value);
+    else if (typeof value === 'object') Object.assign(settings, flattenYaml(value, name));
+    else settings[name] = String(value);
+  }
+  return settings;
+}
+
+export interface ConfigSources {
+  env: RawSettings;
+  /** Defaults to CONNECTOR_CONFIG_FILE from env, else ./config.yml when it exists. */
+  configFile?: string;
+}
+
+export function gatherSettings({ env, configFile }: ConfigSources): RawSettings {
+  const file = configFile ?? env.CONNECTOR_CONFIG_FILE ?? path.resolve('config.yml');
+  let fromFile: RawSettings = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = flattenYaml(parseYaml(readFileSync(file, 'utf8')));
+    } catch (error) {
+      throw new ConfigError([`${file}: cannot be read as YAML (${(error as Error).message.split('\n')[0]})`]);
+    } 
+  } else if (configFile ?? env.CONNECTOR_CONFIG_FILE) {
+    throw new ConfigError([`CONNECTOR_CONFIG_FILE: ${file} does not exist`]);
+  }
+  const merged: RawSettings = { ...fromFile };
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) merged[name] = value;
+  return merged;
+}
+
+type Schema = z.ZodObject<z.ZodRawShape>;
+
+function validate<S extends Schema>(schema: S, settings: RawSettings, problems: string[]): z.output<S> | undefined {
+  const picked: RawSettings = {};
+  for (const key of Object.keys(schema.shape)) picked[key] = settings[key];
+  const result = schema.safeParse(picked);
+  if (result.success) return result.data;
+  // Messages name the variable and the reason; values are never echoed, as some are secrets.
+  for (const issue of result.error.issues) problems.push(`${String(issue.path[0] ?? '?')}: ${issue.message}`);
+  return undefined;
+}
+
+export type OpenCtiSettings = { url: string; token: string };
+export type ConnectorSettings = {
+  id: string;
+  name: string;
+  scope: string;
+  liveStreamId: string;
+  listenDelete: boolean;
+  noDependencies: boolean;
+  withInferences: boolean;
+  startTimestamp?: string;
+  recoverIsoDate?: string;
+  confidenceLevel: number;
+  maxInFlightEvents: number;
+};
+export type VirusTotalSettings = {
+  apiKey: string;
+  apiUrl: string;
+  notificationEmails: string[];
+  editors: Array<{ type: 'user' | 'group'; id: string }>;
+  updateMode: 'recreate' | 'patch';
+  adoptExisting: boolean;
+  maxRequestsPerSecond?: number;
+  verifyIntervalMs: number;
+  rulesetLimit: number;
+};
+export type TemporalSettings = {
+  /** Unset means: run an embedded dev server (only `npm start` and the demo do that). */
+  address?: string;
+  namespace: string;
+  taskQueue: string;
+  cliPath?: string;
+  /** PATH, used to find a `temporal` binary. */
+  searchPath: string;
+  devServerPort: number;
+  devServerUiPort: number;
+  maxConcurrentActivities: number;
+  dataDir: string;
+  /** The TEMPORAL_* variables, handed to the SDK's environment configuration loader. */
+  clientEnv: Record<string, string>;
+};
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ConnectorConfig {
+  logLevel: LogLevel;
+  temporal: TemporalSettings;
+  opencti: OpenCtiSettings;
+  connector: ConnectorSettings;
+  virusTotal: VirusTotalSettings;
+}
+
+export type Role = 'worker' | 'starter' | 'all';
+export type WorkerConfig = Pick<ConnectorConfig, 'logLevel' | 'temporal' | 'virusTotal'>;
+export type StarterConfig = Pick<ConnectorConfig, 'logLevel' | 'temporal' | 'opencti' | 'connector'>;
+
+export function loadConfig(role: 'worker', sources: ConfigSources): WorkerConfig;
+export function loadConfig(role: 'starter', sources: ConfigSources): StarterConfig;
+export function loadConfig(role: 'all', sources: ConfigSources): ConnectorConfig;
+export function loadConfig(role: Role, sources: ConfigSources): Partial<ConnectorConfig> {
+  const settings = gatherSettings(sources);
+  const problems: string[] = [];
+  const common = validate(commonSchema, settings, problems);
+  const temporal = validate(temporalSchema, settings, problems);
+  const opencti = role !== 'worker' ? validate(openCtiSchema, settings, problems) : undefined;
+  const connector = role !== 'worker' ? validate(connectorSchema, settings, problems) : undefined;
+  const virusTotal = role !== 'starter' ? validate(virusTotalSchema, settings, problems) : undefined;
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: Partial<ConnectorConfig> = {
+    logLevel: common!.CONNECTOR_LOG_LEVEL,
+    temporal: {
+      address: temporal!.TEMPORAL_ADDRESS,
+      namespace: temporal!.TEMPORAL_NAMESPACE,
+      taskQueue: temporal!.TEMPORAL_TASK_QUEUE,
+      cliPath: temporal!.TEMPORAL_CLI_PATH,
+      searchPath: settings.PATH ?? '',
+      devServerPort: temporal!.TEMPORAL_DEV_SERVER_PORT,
+      devServerUiPort: temporal!.TEMPORAL_DEV_SERVER_UI_PORT,
+      maxConcurrentActivities: temporal!.TEMPORAL_WORKER_MAX_CONCURRENT_ACTIVITIES,
+      dataDir: path.resolve(temporal!.CONNECTOR_DATA_DIR),
+      clientEnv: Object.fromEntries(
+        Object.entries(settings).filter((entry): entry is [string, string] => entry[0].startsWith('TEMPORAL_') && entry[1] !== undefined && entry[1] !== ''),
+      ),
+    },
+  };
+  if (opencti) config.opencti = { url: opencti.OPENCTI_URL.replace(/\/+$/, ''), token: opencti.OPENCTI_TOKEN };
+  if (connector) {
+    config.connector = {
+      id: connector.CONNECTOR_ID,
+      name: connector.CONNECTOR_NAME,
+      scope: connector.CONNECTOR_SCOPE,
+      liveStreamId: connector.CONNECTOR_LIVE_STREAM_ID,
+      listenDelete: connector.CONNECTOR_LIVE_STREAM_LISTEN_DELETE,
+      noDependencies: connector.CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES,
+      withInferences: connector.CONNECTOR_LIVE_STREAM_WITH_INFERENCES,
+      startTimestamp: connector.CONNECTOR_LIVE_STREAM_START_TIMESTAMP,
+      recoverIsoDate: connector.CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE,
+      confidenceLevel: connector.CONNECTOR_CONFIDENCE_LEVEL,
+      maxInFlightEvents: connector.CONNECTOR_MAX_IN_FLIGHT_EVENTS,
+    };
+  }
+  if (virusTotal) {
+    config.virusTotal = {
+      apiKey: virusTotal.VIRUSTOTAL_LIVEHUNT_TOKEN,
+      apiUrl: virusTotal.VIRUSTOTAL_LIVEHUNT_API_URL,
+      notificationEmails: virusTotal.VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS,
+      editors: virusTotal.VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS,
+      updateMode: virusTotal.VIRUSTOTAL_LIVEHUNT_UPDATE_MODE,
+      adoptExisting: virusTotal.VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING,
+      maxRequestsPerSecond: virusTotal.VIRUSTOTAL_LIVEHUNT_MAX_REQUESTS_PER_SECOND,
+      verifyIntervalMs: virusTotal.VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL,
+      rulesetLimit: virusTotal.VIRUSTOTAL_LIVEHUNT_RULESET_LIMIT,
+    };
+  }
+  return config;
+}

@@ -1,0 +1,182 @@
+/**
+ * The connector's configuration, validated once at start-up. Keys are the environment variable
+ * names so that every validation error names the variable the operator has to fix.
+ */
+import { z } from 'zod';
+import { parseBoolean, parseDurationMs, parseEditor, parseList } from './values';
+
+const PLACEHOLDER = 'ChangeMe';
+
+const text = () => z.string().trim();
+
+const required = (what: string) =>
+  text()
+    .min(1, `is required (${what})`)
+    .refine((value) => value !== PLACEHOLDER, `is still the placeholder "${PLACEHOLDER}" (${what})`);
+
+const optionalText = () =>
+  text()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value));
+
+const flag = (fallback: boolean) =>
+  optionalText().transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const parsed = parseBoolean(value);
+    if (parsed === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const integer = (fallback: number, min: number, max: number) =>
+  optionalText().transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const positiveNumber = () =>
+  optionalText().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be a positive number' });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const duration = (fallback: string) =>
+  optionalText().transform((value, ctx) => {
+    const parsed = parseDurationMs(value ?? fallback);
+    if (parsed === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 0, 90s, 15m, 24h or 7d' });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const httpUrl = (what: string) =>
+  required(what).refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL');
+
+const emailFormat = z.email();
+
+const emailList = optionalText().transform((value, ctx) => {
+  if (value === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'is required (comma-separated e-mail addresses, or a JSON list; [] for none)' });
+    return z.NEVER;
+  }
+  const list = parseList(value);
+  if ('error' in list) {
+    ctx.addIssue({ code: 'custom', message: list.error });
+    return z.NEVER;
+  }
+  const invalid = list.filter((entry) => !emailFormat.safeParse(entry).success);
+  if (invalid.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `contains ${invalid.length === 1 ? 'an entry that is' : 'entries that are'} not an e-mail address: ${invalid.map((e) => JSON.stringify(e)).join(', ')}` });
+    return z.NEVER;
+  }
+  return [...new Set(list)];
+});
+
+const editorList = optionalText().transform((value, ctx) => {
+  if (value === undefined) return [];
+  const list = parseList(value);
+  if ('error' in list) {
+    ctx.addIssue({ code: 'custom', message: list.error });
+    return z.NEVER;
+  }
+  if (list.includes(PLACEHOLDER)) {
+    ctx.addIssue({ code: 'custom', message: `is still the placeholder "${PLACEHOLDER}"` });
+    return z.NEVER;
+  }
+  const editors = list.map(parseEditor);
+  const unique = new Map(editors.map((editor) => [`${editor.type}:${editor.id}`, editor]));
+  return [...unique.values()];
+});
+
+const logLevel = optionalText().transform((value, ctx) => {
+  const level = (value ?? 'info').toLowerCase();
+  const normalised = level === 'warning' ? 'warn' : level;
+  if (!['debug', 'info', 'warn', 'error'].includes(normalised)) {
+    ctx.addIssue({ code: 'custom', message: 'must be one of debug, info, warn, error' });
+    return z.NEVER;
+  }
+  return normalised as 'debug' | 'info' | 'warn' | 'error';
+});
+
+const streamStart = optionalText().refine(
+  (value) => value === undefined || /^\d+(-\d+)?$/.test(value),
+  'must be an epoch timestamp in milliseconds (or a stream id <ms>-<seq>)',
+);
+
+const recoverDate = optionalText().refine(
+  (value) => value === undefined || !Number.isNaN(Date.parse(value)),
+  'must be an ISO-8601 date such as 2025-03-04T14:53:20Z',
+);
+
+export const openCtiSchema = z.object({
+  OPENCTI_URL: httpUrl('the URL of the OpenCTI platform'),
+  OPENCTI_TOKEN: required('an OpenCTI API token'),
+});
+
+export const connectorSchema = z.object({
+  CONNECTOR_ID: required('a UUIDv4 identifying this connector').pipe(z.uuid('must be a UUID')),
+  CONNECTOR_NAME: optionalText().transform((value) => value ?? 'VirusTotal LiveHunts'),
+  CONNECTOR_SCOPE: optionalText()
+    .transform((value) => value ?? 'yara')
+    .refine((value) => value === 'yara' || value === 'Yara', 'must be yara or Yara'),
+  CONNECTOR_LIVE_STREAM_ID: required('the id of the live stream created in OpenCTI'),
+  CONNECTOR_LIVE_STREAM_LISTEN_DELETE: flag(true),
+  CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES: flag(true),
+  CONNECTOR_LIVE_STREAM_WITH_INFERENCES: flag(false),
+  CONNECTOR_LIVE_STREAM_START_TIMESTAMP: streamStart,
+  CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: recoverDate,
+  CONNECTOR_CONFIDENCE_LEVEL: integer(80, 0, 100),
+  CONNECTOR_MAX_IN_FLIGHT_EVENTS: integer(64, 1, 10_000),
+});
+
+export const virusTotalSchema = z.object({
+  VIRUSTOTAL_LIVEHUNT_TOKEN: required('a VirusTotal API key with Livehunt access'),
+  VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: emailList,
+  VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: editorList,
+  VIRUSTOTAL_LIVEHUNT_API_URL: optionalText()
+    .transform((value) => (value ?? 'https://www.virustotal.com/api/v3').replace(/\/+$/, ''))
+    .pipe(httpUrl('the VirusTotal API base URL')),
+  VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: optionalText()
+    .transform((value) => (value ?? 'recreate').toLowerCase())
+    .refine((value) => value === 'recreate' || value === 'patch', 'must be recreate or patch')
+    .transform((value) => value as 'recreate' | 'patch'),
+  VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING: flag(true),
+  VIRUSTOTAL_LIVEHUNT_MAX_REQUESTS_PER_SECOND: positiveNumber(),
+  VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: duration('24h'),
+  VIRUSTOTAL_LIVEHUNT_RULESET_LIMIT: integer(100, 1, 1_000_000),
+});
+
+export const temporalSchema = z.object({
+  TEMPORAL_ADDRESS: optionalText(),
+  TEMPORAL_NAMESPACE: optionalText().transform((value) => value ?? 'default'),
+  TEMPORAL_TASK_QUEUE: optionalText().transform((value) => value ?? 'virustotal-livehunt'),
+  TEMPORAL_CLI_PATH: optionalText(),
+  TEMPORAL_DEV_SERVER_PORT: integer(7233, 0, 65_535),
+  TEMPORAL_DEV_SERVER_UI_PORT: integer(8233, 0, 65_535),
+  TEMPORAL_WORKER_MAX_CONCURRENT_ACTIVITIES: integer(100, 1, 10_000),
+  CONNECTOR_DATA_DIR: optionalText().transform((value) => value ?? 'data'),
+});
+
+export const commonSchema = z.object({
+  CONNECTOR_LOG_LEVEL: logLevel,
+});

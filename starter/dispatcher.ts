@@ -1,0 +1,97 @@
+/**
+ * Hands indicator events to their workflows. Events of different indicators travel in parallel
+ * (up to a bound); events of one indicator are chained, so they never overtake each other.
+ * Delivery is retried until Temporal accepts it: an event is never dropped, and a frame is only
+ * acknowledged once every event it carried has been accepted.
+ */
+import type { IndicatorEvent } from '../domain/indicator';
+import type { Logger } from '../common/logger';
+
+export type Deliver = (event: IndicatorEvent) => Promise<void>;
+
+export interface DispatcherOptions {
+  deliver: Deliver;
+  maxInFlight: number;
+  log: Logger;
+  /** Backoff between delivery attempts; tests shorten it. */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+const defaultDelay = (attempt: number) => Math.min(30_000, 250 * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
+
+export class IndicatorDispatcher {
+  private readonly tails = new Map<string, Promise<void>>();
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  private pendingCount = 0;
+  private stopping = false;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  /** Resolves when every event has been accepted by Temporal, in per-indicator order. */
+  submit(events: IndicatorEvent[]): Promise<void> {
+    return Promise.all(events.map((event) => this.enqueue(event))).then(() => undefined);
+  }
+
+  /** Events accepted by submit() and not yet delivered. */
+  pending(): number {
+    return this.pendingCount;
+  }
+
+  /** Stops retrying: undelivered events stay unacknowledged and are replayed after restart. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private enqueue(event: IndicatorEvent): Promise<void> {
+    const key = event.indicator.internalId;
+    this.pendingCount++;
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const delivered = previous.then(() => this.deliverWithRetry(event)).finally(() => this.pendingCount--);
+    const tail = delivered.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return delivered;
+  }
+
+  private async slot(): Promise<void> {
+    if (this.active < this.options.maxInFlight) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  private async deliverWithRetry(event: IndicatorEvent): Promise<void> {
+    await this.slot();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (this.stopping) throw new Error('dispatcher stopped');
+        try {
+          await this.options.deliver(event);
+          return;
+        } catch (error) {
+          const delay = (this.options.retryDelayMs ?? defaultDelay)(attempt);
+          this.options.log.warn('could not hand an event to Temporal; retrying', {
+            internalId: event.indicator.internalId,
+            streamId: event.streamId,
+            attempt: attempt + 1,
+            retryInMs: Math.round(delay),
+            error: (error as Error).message,
+          });
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+      }
+    } finally {
+      this.release();
+    }
+  }
+}

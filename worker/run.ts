@@ -1,0 +1,36 @@
+/**
+ * The worker role: runs the indicator workflows and the VirusTotal activities.
+ * Stateless; any number of replicas can poll the same task queue.
+ */
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createLivehuntActivities } from '../activities/livehunt';
+import { VirusTotalClient } from '../activities/virustotal-client';
+import type { WorkerConfig } from '../config/load';
+import type { Logger } from '../common/logger';
+import { ensureSearchAttributes } from './search-attributes';
+
+export interface WorkerRunOptions {
+  config: WorkerConfig;
+  connection: NativeConnection;
+  namespace: string;
+  log: Logger;
+  /** A pre-built workflow bundle (tests reuse one across restarts); otherwise built from source. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export async function createWorker({ config, connection, namespace, log, workflowBundle }: WorkerRunOptions): Promise<Worker> {
+  await ensureSearchAttributes(connection, namespace, log);
+  const client = new VirusTotalClient({ apiUrl: config.virusTotal.apiUrl, apiKey: config.virusTotal.apiKey });
+  const activities = createLivehuntActivities({ client, settings: config.virusTotal, log: log.child({ component: 'activities' }) });
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities,
+    maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities,
+    // The VirusTotal budget is enforced by the server across every worker on the queue.
+    maxTaskQueueActivitiesPerSecond: config.virusTotal.maxRequestsPerSecond,
+    shutdownGraceTime: '10 seconds',
+  });
+}
