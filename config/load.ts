@@ -33,11 +33,12 @@ export function flattenYaml(document: unknown, prefix = ''): RawSettings {
 
 export interface ConfigSources {
   env: RawSettings;
-  /** Defaults to CONNECTOR_CONFIG_FILE from env, else ./config.yml when it exists. */
-  configFile?: string;
+  /** Defaults to CONNECTOR_CONFIG_FILE from env, else ./config.yml when it exists; false for none. */
+  configFile?: string | false;
 }
 
 export function gatherSettings({ env, configFile }: ConfigSources): RawSettings {
+  if (configFile === false) return { ...env };
   const file = configFile ?? env.CONNECTOR_CONFIG_FILE ?? path.resolve('config.yml');
   let fromFile: RawSettings = {};
   if (existsSync(file)) {

@@ -56,20 +56,28 @@ export class StreamWatermark {
 
   /** Recomputes both positions and forgets what can no longer matter. */
   private advance(): void {
-    const laterMax: Array<string | undefined> = new Array(this.entries.length + 1);
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const next = laterMax[i + 1];
-      const id = this.entries[i]!.id;
-      laterMax[i] = next === undefined || compareStreamIds(id, next) > 0 ? id : next;
+    // For each entry: the greatest id that arrived after it, and the smallest id still pending after it.
+    const n = this.entries.length;
+    const laterMax: Array<string | undefined> = new Array(n + 1);
+    const laterPendingMin: Array<string | undefined> = new Array(n + 1);
+    for (let i = n - 1; i >= 0; i--) {
+      const entry = this.entries[i]!;
+      const max = laterMax[i + 1];
+      const min = laterPendingMin[i + 1];
+      laterMax[i] = max === undefined || compareStreamIds(entry.id, max) > 0 ? entry.id : max;
+      laterPendingMin[i] = entry.pending && (min === undefined || compareStreamIds(entry.id, min) < 0) ? entry.id : min;
     }
     let allAcked = true;
-    for (let i = 0; i < this.entries.length; i++) {
+    for (let i = 0; i < n; i++) {
       const entry = this.entries[i]!;
       // A pending frame holds back every later one, even one from a snapshot that is never claimed.
       if (entry.pending) allAcked = false;
       if (!this.complete(i, laterMax[i + 1]) || !this.claimable(entry.id)) continue;
       if (this.received === undefined || compareStreamIds(entry.id, this.received) > 0) this.received = entry.id;
-      if (allAcked && (this.acknowledged === undefined || compareStreamIds(entry.id, this.acknowledged) > 0)) this.acknowledged = entry.id;
+      // Frames that share this id (or a lower one) may still be in flight after it.
+      const pendingAfter = laterPendingMin[i + 1];
+      const settled = pendingAfter === undefined || compareStreamIds(pendingAfter, entry.id) > 0;
+      if (allAcked && settled && (this.acknowledged === undefined || compareStreamIds(entry.id, this.acknowledged) > 0)) this.acknowledged = entry.id;
     }
     // Drop the acknowledged prefix: it cannot move either position any more.
     let keepFrom = 0;

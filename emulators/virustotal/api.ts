@@ -46,6 +46,17 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Answer {
   const segments = req.path.replace(/\/+$/, '').split('/').slice(1).map(decodeSegment);
   const [root, collectionName, id, rel, relName, relId, ...rest] = segments;
 
+  // GET /users/{id}: VT accepts the user id or the API key itself as {id}; only one's own user.
+  if (root === 'users' && segments.length === 2) {
+    if (req.method !== 'GET') throw methodNotAllowed(req.method, req.path);
+    if (collectionName !== req.caller.user && ctx.users.userOf(collectionName) !== req.caller.user) {
+      throw new ApiError(404, 'NotFoundError', 'User not found');
+    }
+    return json(200, {
+      data: { type: 'user', id: req.caller.user, links: { self: `${req.base}/users/${encodeURIComponent(req.caller.user)}` }, attributes: { privileges: { intelligence: { granted: req.caller.hunting } } } },
+    });
+  }
+
   const isRulesets = root === 'intelligence' && collectionName === 'hunting_rulesets';
   const isUserRulesets = root === 'users' && segments.length === 3 && segments[2] === 'hunting_rulesets';
   if (!isRulesets && !isUserRulesets) throw notFoundPath(req.path);

@@ -125,7 +125,8 @@ export function createRequestListener(
     state.log.push({
       at,
       method,
-      path,
+      // GET /users/{key} names the key in the path; the log never holds a key.
+      path: apiKey ? path.split(encodeURIComponent(apiKey)).join('***').split(apiKey).join('***') : path,
       query: Object.fromEntries(url.searchParams),
       body: parsed.ok ? parsed.value : parsed.raw,
       status: answer.status,

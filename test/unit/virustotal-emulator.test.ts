@@ -975,3 +975,20 @@ describe('in-process API', () => {
     assert.ok(vt.port > 0);
   });
 });
+
+test('GET /users/{id} answers the caller by user id or by API key, and the log hides the key', async () => {
+  const vt = await startVirusTotalEmulator();
+  try {
+    for (const id of ['connector', 'vt-test-key']) {
+      const response = await fetch(`${vt.url}/users/${id}`, { headers: { 'x-apikey': 'vt-test-key' } });
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as { data: { type: string; id: string } };
+      assert.deepEqual([body.data.type, body.data.id], ['user', 'connector']);
+    }
+    const other = await fetch(`${vt.url}/users/someone-else`, { headers: { 'x-apikey': 'vt-test-key' } });
+    assert.equal(other.status, 404);
+    assert.ok(vt.requests().every((request) => !request.path.includes('vt-test-key')));
+  } finally {
+    await vt.close();
+  }
+});
