@@ -27,3 +27,8 @@ export function loadOrExit(role: 'worker' | 'starter' | 'all'): WorkerConfig | S
     throw error;
   }
 }
+
+/** The raw environment, for tools that pass it on (child processes in tests, the demo). */
+export function processEnvironment(): Record<string, string | undefined> {
+  return { ...process.env };
+}

@@ -1,0 +1,28 @@
+/**
+ * A real Temporal dev server for tests (never a mock), started once per test file.
+ */
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { processEnvironment } from '../../config';
+import { resolveTemporalCli } from '../../temporal/cli';
+import { startDevServer, type DevServer } from '../../temporal/dev-server';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+
+export async function startTestTemporal(options: { dbFile?: string } = {}): Promise<DevServer> {
+  const env = processEnvironment();
+  const cli = await resolveTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH || undefined, searchPath: env.PATH ?? '' });
+  return startDevServer({
+    cliPath: cli.path,
+    uiPort: false,
+    dbFile: options.dbFile,
+    searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((key) => [key.name, 'Keyword' as const])),
+    dynamicConfig: { 'frontend.enableUpdateWorkflowExecution': true },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle, built once per test process: in-process workers reuse it across restarts. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  return bundle;
+}
