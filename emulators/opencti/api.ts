@@ -1,0 +1,51 @@
+/** The emulator's public contract (re-exported by index.ts). */
+import type { IndicatorSpec } from './indicators';
+import type { StreamRequestRecord } from './stream';
+
+export interface OpenCtiEmulatorOptions {
+  port?: number;
+  host?: string;
+  /** Accepted Bearer token; default 'opencti-test-token'. */
+  token?: string;
+  /** Id of the one StreamCollection that exists; default 'live-yara'. */
+  streamId?: string;
+  /** Heartbeat period per connection; default 5000 ms like the platform. */
+  heartbeatMs?: number;
+  /** Default true: `init-dependencies` marking frames before each object's first frame on a connection. */
+  dependencies?: boolean;
+  /** Default false: collection filter "YARA indicator AND detection=true" with §8 translation. */
+  filterDetection?: boolean;
+}
+
+export interface ConnectorSummary {
+  id: string;
+  name: string;
+  type: string;
+  scope: string[];
+  lastSeen?: number;
+  pings: number;
+}
+
+export interface OpenCtiEmulator {
+  readonly url: string;
+  readonly streamId: string;
+  readonly token: string;
+  createIndicator(spec: IndicatorSpec): { internalId: string; eventId: string };
+  updateIndicator(internalId: string, change: Partial<Omit<IndicatorSpec, 'internalId'>>): string;
+  deleteIndicator(internalId: string): string;
+  mergeIndicators(targetInternalId: string, sourceInternalIds: string[]): string;
+  createOther(type: 'malware' | 'identity' | 'indicator-stix', name: string): string;
+  appendRaw(event: string, data: string): string;
+  indicator(internalId: string): unknown | undefined;
+  lastEventId(): string | undefined;
+  dropConnections(): void;
+  setStreamLive(live: boolean): void;
+  setHeartbeats(on: boolean): void;
+  setToken(token: string): void;
+  connections(): number;
+  streamRequests(): StreamRequestRecord[];
+  connectorState(connectorId: string): string | null | undefined;
+  connectors(): ConnectorSummary[];
+  resetConnectorState(connectorId: string): void;
+  close(): Promise<void>;
+}
