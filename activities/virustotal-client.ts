@@ -116,7 +116,7 @@ export class VirusTotalClient {
 
   constructor(private readonly options: VirusTotalClientOptions) {
     this.base = options.apiUrl.replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pageSize = options.pageSize ?? 40;
   }
 

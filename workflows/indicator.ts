@@ -36,7 +36,9 @@ import { INDICATOR_ID, INDICATOR_NAME, RULESET_ID, STATUS } from './search-attri
 const INVALID_RULE = 'InvalidRule';
 
 const livehunt = proxyActivities<LivehuntActivities>({
-  startToCloseTimeout: '2 minutes',
+  // Short enough that a worker killed mid-call is noticed quickly; each attempt makes a few
+  // requests, each bounded by the client's own timeout.
+  startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

@@ -56,7 +56,12 @@ export class Stack {
       ...options.env,
     };
     stack.worker = RoleProcess.start('worker', stack.env);
-    if (options.starter !== false) stack.starter = RoleProcess.start('starter', stack.env);
+    if (options.starter !== false) {
+      stack.starter = RoleProcess.start('starter', stack.env);
+      // Indicators created before the first connection arrive in the recover snapshot, whose ids
+      // (`<updated_at-ms>-0`) differ from the event ids tests wait for; start the tests live.
+      await waitFor('the starter to connect to the stream', () => opencti.connections() > 0, 60_000);
+    }
     return stack;
   }
 
@@ -83,15 +88,25 @@ export class Stack {
 
   /** Waits until the indicator's workflow has applied the stream event `eventId` (or a later one). */
   async applied(internalId: string, eventId: string, timeoutMs = 60_000): Promise<IndicatorWorkflowState> {
-    return waitFor(
-      `${internalId} to apply ${eventId}`,
-      async () => {
-        const state = await this.state(internalId);
-        return state?.lastAppliedStreamId && compareStreamIds(state.lastAppliedStreamId, eventId) >= 0 && state.queued === 0 ? state : undefined;
-      },
-      timeoutMs,
-      200,
-    );
+    try {
+      return await waitFor(
+        `${internalId} to apply ${eventId}`,
+        async () => {
+          const state = await this.state(internalId);
+          return state?.lastAppliedStreamId && compareStreamIds(state.lastAppliedStreamId, eventId) >= 0 && state.queued === 0 ? state : undefined;
+        },
+        timeoutMs,
+        200,
+      );
+    } catch (error) {
+      // Say what the workflow was doing: the state it reports and the activity it is stuck in.
+      const state = await this.state(internalId).catch(() => undefined);
+      const pending = await this.handle(internalId)
+        .describe()
+        .then((d) => d.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`))
+        .catch(() => undefined);
+      throw new Error(`${(error as Error).message}\nstate: ${JSON.stringify(state)}\npending activities: ${JSON.stringify(pending)}\nworker log tail:\n${this.worker.log().slice(-2000)}`);
+    }
   }
 
   rulesetsNamed(name: string) {
