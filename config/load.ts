@@ -80,6 +80,9 @@ export type ConnectorSettings = {
   recoverIsoDate?: string;
   confidenceLevel: number;
   maxInFlightEvents: number;
+  /** Frames buffered before the stream is closed and resumed later (back-pressure). */
+  maxBufferedEvents: number;
+  liveStreamWatchdogSeconds: number;
 };
 export type VirusTotalSettings = {
   apiKey: string;
@@ -165,6 +168,8 @@ export function loadConfig(role: Role, sources: ConfigSources): Partial<Connecto
       recoverIsoDate: connector.CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE,
       confidenceLevel: connector.CONNECTOR_CONFIDENCE_LEVEL,
       maxInFlightEvents: connector.CONNECTOR_MAX_IN_FLIGHT_EVENTS,
+      maxBufferedEvents: connector.CONNECTOR_MAX_BUFFERED_EVENTS,
+      liveStreamWatchdogSeconds: connector.CONNECTOR_LIVE_STREAM_WATCHDOG_SECONDS,
     };
   }
   if (virusTotal) {

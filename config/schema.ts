@@ -147,6 +147,11 @@ export const connectorSchema = z.object({
   CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: recoverDate,
   CONNECTOR_CONFIDENCE_LEVEL: integer(80, 0, 100),
   CONNECTOR_MAX_IN_FLIGHT_EVENTS: integer(64, 1, 10_000),
+  // Frames held while Temporal is slow or unreachable; beyond it the starter closes the stream
+  // and resumes from its acknowledged position later, so memory stays bounded.
+  CONNECTOR_MAX_BUFFERED_EVENTS: integer(10_000, 1, 1_000_000),
+  // pycti's watchdog: reconnect when no frame with an id arrived for this long.
+  CONNECTOR_LIVE_STREAM_WATCHDOG_SECONDS: integer(45, 1, 3_600),
 });
 
 export const virusTotalSchema = z.object({
