@@ -11,7 +11,8 @@ export const OPENCTI_EXTENSION = 'extension-definition--ea279b3e-5c71-4632-ac08-
 export type FrameMeaning =
   | { kind: 'events'; events: IndicatorEvent[] }
   | { kind: 'heartbeat' }
-  | { kind: 'ignored'; reason: string }
+  /** `dependency`: a referenced object sent ahead of the event that carries the same id. */
+  | { kind: 'ignored'; reason: string; dependency?: true }
   | { kind: 'malformed'; reason: string };
 
 const KNOWLEDGE_EVENTS = new Set(['create', 'update', 'delete', 'merge']);
@@ -83,7 +84,7 @@ export function interpretFrame(event: string, id: string, data: string): FrameMe
   const { data: object, origin, context } = parsed.data;
 
   // References published ahead of the object that needs them; the object follows with this id.
-  if (origin?.referer === 'init-dependencies') return { kind: 'ignored', reason: 'dependency frame' };
+  if (origin?.referer === 'init-dependencies') return { kind: 'ignored', reason: 'dependency frame', dependency: true };
 
   const events: IndicatorEvent[] = [];
   if (event === 'merge') {
