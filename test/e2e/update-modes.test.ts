@@ -1,0 +1,134 @@
+/**
+ * Update in place (VIRUSTOTAL_LIVEHUNT_UPDATE_MODE=patch), adoption of the rulesets the Python
+ * connector made (drop-in replacement), and drift repair by the workflow's durable timer.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { DevServer } from '../../temporal/dev-server';
+import { waitFor } from '../support/processes';
+import { Stack } from '../support/stack';
+import { startTestTemporal } from '../support/temporal';
+
+const rule = (name: string, body = 'true') => `rule ${name} {\n  condition:\n    ${body}\n}`;
+const users = [
+  { apiKey: 'vt-test-key', user: 'connector' },
+  { apiKey: 'colleague-key', user: 'colleague' },
+];
+
+let temporal: DevServer;
+
+before(async () => {
+  temporal = await startTestTemporal();
+});
+
+after(async () => {
+  await temporal?.stop();
+});
+
+describe('update mode patch', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await Stack.start(temporal, { env: { VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'patch' } });
+  });
+  after(() => stack?.stop());
+
+  test('a pattern edit and a rename update the ruleset in place, keeping id and editors', async () => {
+    const created = stack.opencti.createIndicator({ name: 'Patch_Me', pattern: rule('Patch_Me') });
+    const first = await stack.applied(created.internalId, created.eventId);
+    const edited = stack.opencti.updateIndicator(created.internalId, { pattern: rule('Patch_Me', 'filesize < 1MB'), name: 'Patched' });
+    await stack.applied(created.internalId, edited);
+    const [ruleset] = stack.rulesetsNamed('Patched');
+    assert.equal(ruleset?.id, first.ruleset?.id);
+    assert.equal(ruleset?.rules, rule('Patch_Me', 'filesize < 1MB'));
+    assert.equal(ruleset?.editors.length, 2);
+    assert.equal(stack.vt.rulesets().length, 1);
+    const writes = stack.writes().map((r) => `${r.method} ${r.path.replace(/\d{6,}/, 'ID')}`);
+    assert.deepEqual(writes, ['POST /intelligence/hunting_rulesets', 'POST /intelligence/hunting_rulesets/ID/relationships/editors', 'PATCH /intelligence/hunting_rulesets/ID']);
+  });
+
+  test('a rejected edit keeps the previous, valid rule running and is recorded', async () => {
+    const created = stack.opencti.createIndicator({ name: 'Keep_Valid', pattern: rule('Keep_Valid') });
+    await stack.applied(created.internalId, created.eventId);
+    const broken = stack.opencti.updateIndicator(created.internalId, { pattern: 'rule Keep_Valid { condition:' });
+    const state = await stack.applied(created.internalId, broken);
+    assert.equal(state.status, 'invalid-rule');
+    assert.equal(stack.rulesetsNamed('Keep_Valid')[0]?.rules, rule('Keep_Valid'));
+  });
+});
+
+describe('drop-in replacement: adopting the Python connector\'s rulesets', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await Stack.start(temporal, { virusTotal: { users } });
+  });
+  after(() => stack?.stop());
+
+  test('a ruleset owned by the account with the same name and rules is adopted, found beyond the first page', async () => {
+    // Decoys share the name's words (and even the name) but not the rules: the lookup must read every page.
+    for (let i = 0; i < 45; i++) stack.vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule', `filesize < ${i}KB`) });
+    const legacy = stack.vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule') });
+    const created = stack.opencti.createIndicator({ name: 'Legacy_Rule', pattern: rule('Legacy_Rule') });
+    const state = await stack.applied(created.internalId, created.eventId);
+    assert.equal(state.ruleset?.id, legacy.id);
+    assert.equal(stack.writes().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets').length, 0, 'nothing created');
+    assert.equal(stack.vt.rulesets().find((r) => r.id === legacy.id)?.editors.length, 2, 'shared with the configured editors');
+    const pages = stack.vt.requests().filter((r) => r.method === 'GET' && r.path === '/intelligence/hunting_rulesets');
+    assert.ok(pages.length >= 2 && pages.every((r) => r.query.filter), 'filtered and paginated');
+  });
+
+  test('a ruleset someone else owns and shares with the account is never touched', async () => {
+    const shared = stack.vt.seedRuleset({ owner: 'colleague', name: 'Colleague_Rule', rules: rule('Colleague_Rule'), editors: [{ type: 'user', id: 'connector' }] });
+    const created = stack.opencti.createIndicator({ name: 'Colleague_Rule', pattern: rule('Colleague_Rule') });
+    const state = await stack.applied(created.internalId, created.eventId);
+    assert.notEqual(state.ruleset?.id, shared.id);
+    const deleted = stack.opencti.deleteIndicator(created.internalId);
+    await stack.applied(created.internalId, deleted);
+    assert.deepEqual(stack.rulesetsNamed('Colleague_Rule').map((r) => r.id), [shared.id]);
+    assert.ok(stack.writes().every((r) => !r.path.includes(shared.id)), 'no write touched the shared ruleset');
+  });
+});
+
+describe('adoption turned off', () => {
+  test('VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING=false creates a new ruleset', async () => {
+    const stack = await Stack.start(temporal, { env: { VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING: 'false' } });
+    try {
+      const legacy = stack.vt.seedRuleset({ owner: 'connector', name: 'Not_Adopted', rules: rule('Not_Adopted') });
+      const created = stack.opencti.createIndicator({ name: 'Not_Adopted', pattern: rule('Not_Adopted') });
+      const state = await stack.applied(created.internalId, created.eventId);
+      assert.notEqual(state.ruleset?.id, legacy.id);
+      assert.equal(stack.rulesetsNamed('Not_Adopted').length, 2);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe('drift repair', () => {
+  test('a ruleset deleted or edited by hand is put back at the next check', async () => {
+    const stack = await Stack.start(temporal, { env: { VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: '2s' } });
+    try {
+      const created = stack.opencti.createIndicator({ name: 'Drifting', pattern: rule('Drifting') });
+      const state = await stack.applied(created.internalId, created.eventId);
+      const id = state.ruleset!.id;
+      const headers = { 'x-apikey': 'vt-test-key', 'content-type': 'application/json' };
+      await fetch(`${stack.vt.url}/intelligence/hunting_rulesets/${id}`, {
+        method: 'PATCH',
+        headers,
+        body: JSON.stringify({ data: { type: 'hunting_ruleset', id, attributes: { rules: rule('Drifting', 'false'), notification_emails: [] } } }),
+      });
+      await waitFor('the edit to be undone', () => stack.rulesetsNamed('Drifting')[0]?.rules === rule('Drifting'), 30_000);
+      assert.deepEqual(stack.rulesetsNamed('Drifting')[0]?.notification_emails, ['soc@example.org']);
+      await fetch(`${stack.vt.url}/intelligence/hunting_rulesets/${id}`, { method: 'DELETE', headers });
+      const recreated = await waitFor('the ruleset to be recreated', () => stack.rulesetsNamed('Drifting')[0], 30_000);
+      assert.notEqual(recreated.id, id);
+      assert.equal(recreated.editors.length, 2);
+      const after = await waitFor('the workflow to record the new id', async () => {
+        const current = await stack.state(created.internalId);
+        return current?.ruleset?.id === recreated.id ? current : undefined;
+      });
+      assert.equal(after.status, 'active');
+    } finally {
+      await stack.stop();
+    }
+  });
+});
