@@ -18,6 +18,11 @@ export interface WorkerRunOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
 
+/** VirusTotal requests of the common activity: create, plus one editors request when sharing. */
+export function requestsPerActivity(config: WorkerConfig): number {
+  return config.virusTotal.editors.length > 0 ? 2 : 1;
+}
+
 export async function createWorker({ config, connection, namespace, log, workflowBundle }: WorkerRunOptions): Promise<Worker> {
   await ensureSearchAttributes(connection, namespace, log);
   const client = new VirusTotalClient({ apiUrl: config.virusTotal.apiUrl, apiKey: config.virusTotal.apiKey });
@@ -29,8 +34,11 @@ export async function createWorker({ config, connection, namespace, log, workflo
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities,
     maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities,
-    // The VirusTotal budget is enforced by the server across every worker on the queue.
-    maxTaskQueueActivitiesPerSecond: config.virusTotal.maxRequestsPerSecond,
+    // The VirusTotal budget is enforced by the server across every worker on the queue. It limits
+    // activities, and the usual activity makes one request, or two when it also shares the new
+    // ruleset with editors, so the budget in requests is divided accordingly.
+    maxTaskQueueActivitiesPerSecond:
+      config.virusTotal.maxRequestsPerSecond === undefined ? undefined : config.virusTotal.maxRequestsPerSecond / requestsPerActivity(config),
     shutdownGraceTime: '10 seconds',
   });
 }
