@@ -6,13 +6,16 @@ import type { Client } from '@temporalio/client';
 import type { StarterConfig } from '../config/load';
 import type { Logger } from '../common/logger';
 import { indicatorWorkflowId, type IndicatorEvent } from '../domain/indicator';
-import { parseStreamId } from '../domain/stream-id';
+import { isStreamId } from '../domain/stream-id';
 import { INDICATOR_WORKFLOW_TYPE, indicatorEventSignal } from '../workflows/definitions';
 import { IndicatorDispatcher } from './dispatcher';
 import { interpretFrame } from './frames';
 import { LiveStream } from './live-stream';
 import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
+import { firstRunState, recoverParameter, snapshotFloor, stateAfterReset } from './state';
 import { StreamWatermark } from './watermark';
+
+export { firstRunState } from './state';
 
 export interface StarterOptions {
   config: StarterConfig;
@@ -22,7 +25,9 @@ export interface StarterOptions {
   saveEveryMs?: number;
   /** How often OpenCTI is pinged when nothing moved, to show the connector alive. */
   pingEveryMs?: number;
-  watchdogMs?: number;
+  /** Bound of one attempt to hand an event to Temporal; a hung call is then retried. */
+  deliveryTimeoutMs?: number;
+  /** First retry delay after 401/410 (it doubles up to a minute). */
   refusedRetryMs?: number;
 }
 
@@ -33,34 +38,11 @@ export interface Starter {
   savedPosition(): string | undefined;
 }
 
-function isoSeconds(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
-
-/** pycti's first run: from the configured timestamp (else the beginning), snapshot up to the recover date (else now). */
-export function firstRunState(connector: StarterConfig['connector'], now = new Date()): ConnectorState {
-  const start = connector.startTimestamp;
-  return {
-    start_from: start ? (start.includes('-') ? start : `${start}-0`) : '0-0',
-    recover_until: connector.recoverIsoDate ?? isoSeconds(now),
-  };
-}
-
-/** Snapshot frames carry ids at or below the recover date; only ids above it are ever claimed. */
-function snapshotFloor(state: ConnectorState): string | undefined {
-  if (!state.recover_until) return undefined;
-  const recoverMs = Date.parse(state.recover_until);
-  const start = parseStreamId(state.start_from);
-  if (Number.isNaN(recoverMs) || !start || recoverMs <= start[0]) return undefined;
-  return `${recoverMs}-0`;
-}
-
-async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>, isStopped: () => boolean): Promise<T> {
+async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await body();
     } catch (error) {
-      if (isStopped()) throw error;
       const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
       log.error(`${what} failed; retrying`, { error: (error as Error).message, retryInMs: delay });
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -68,50 +50,85 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
   }
 }
 
-export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, watchdogMs, refusedRetryMs }: StarterOptions): Promise<Starter> {
+export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 30_000, refusedRetryMs }: StarterOptions): Promise<Starter> {
   const api = new OpenCtiApi(config.opencti, config.connector);
   let stopped = false;
-  const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register(), () => stopped);
-  let state = parseConnectorState(remote) ?? firstRunState(config.connector);
-  log.info('connector registered', { connectorId: config.connector.id, startFrom: state.start_from, recoverUntil: state.recover_until || undefined, firstRun: !parseConnectorState(remote) });
+  const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register());
+  const remembered = parseConnectorState(remote);
+  let state = remembered ?? firstRunState(config.connector);
+  log.info('connector registered', { connectorId: config.connector.id, startFrom: state.start_from, recoverUntil: recoverParameter(state), firstRun: !remembered });
 
   let watermark = new StreamWatermark(state.start_from, snapshotFloor(state));
   let saved: string | undefined;
   let lastPingAt = 0;
 
   const deliver = async (event: IndicatorEvent) => {
-    await client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
-      workflowId: indicatorWorkflowId(event.indicator.internalId),
-      taskQueue: config.temporal.taskQueue,
-      args: [{ internalId: event.indicator.internalId }],
-      signal: indicatorEventSignal,
-      signalArgs: [event],
-    });
+    await client.withDeadline(Date.now() + deliveryTimeoutMs, () =>
+      client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
+        workflowId: indicatorWorkflowId(event.indicator.internalId),
+        taskQueue: config.temporal.taskQueue,
+        args: [{ internalId: event.indicator.internalId }],
+        signal: indicatorEventSignal,
+        signalArgs: [event],
+      }),
+    );
   };
   const dispatcher = new IndicatorDispatcher({ deliver, maxInFlight: config.connector.maxInFlightEvents, log });
 
+  // Back-pressure: past this many buffered frames the stream is closed, and it is resumed from
+  // the received position once deliveries caught up with half of it. Never during a recover
+  // snapshot, which a reconnection would send again from its beginning.
+  const maxBuffered = config.connector.maxBufferedEvents;
+  let nextPauseAttempt = 0;
+  const buffered = () => Math.max(dispatcher.pending(), watermark.held());
+  function maybePause(): void {
+    if (stream.isPaused() || buffered() < maxBuffered || Date.now() < nextPauseAttempt) return;
+    nextPauseAttempt = Date.now() + 1_000;
+    if (!watermark.pastSnapshot()) return;
+    stream.pause();
+    log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: buffered(), maxBuffered, resumeFrom: watermark.resumeFrom() });
+  }
+  function maybeResume(): void {
+    if (!stream.isPaused()) return;
+    watermark.position(); // forgets what was acknowledged, so held() is current
+    const caughtUp = dispatcher.pending() === 0 && watermark.inFlight() === 0;
+    if (!caughtUp && buffered() > maxBuffered / 2) return;
+    log.info('deliveries caught up; resuming the stream', { pending: dispatcher.pending(), resumeFrom: watermark.resumeFrom() });
+    stream.resume();
+  }
+
   const onFrame = (event: string, id: string, data: string) => {
-    if (!id) return; // frames without an id (`connected`) carry no knowledge
+    if (!id) return; // frames without an id (`connected`) carry no knowledge and no position
+    if (!isStreamId(id)) {
+      // Not a position the platform could resume from: neither claimed nor handled.
+      log.warn('skipping a frame whose id is not a stream id', { id, event });
+      return;
+    }
     const current = watermark;
     const meaning = interpretFrame(event, id, data);
     switch (meaning.kind) {
       case 'heartbeat':
         current.heartbeat(id);
-        return;
+        break;
       case 'events': {
         const ticket = current.frame(id);
         log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
         void dispatcher.submit(meaning.events).then(ticket.done, () => undefined);
-        return;
+        break;
       }
       case 'malformed':
         log.warn('skipping a malformed frame', { id, event, reason: meaning.reason });
-        current.frame(id).done();
-        return;
+        // It may have been a dependency frame: the object sharing its id may still follow.
+        current.frame(id, { final: false }).done();
+        break;
       case 'ignored':
-        current.frame(id).done();
-        return;
+        if (!meaning.dependency && event !== 'create' && event !== 'update' && event !== 'delete' && event !== 'merge') {
+          log.debug('ignoring a frame', { id, event, reason: meaning.reason });
+        }
+        current.frame(id, { final: !meaning.dependency }).done();
+        break;
     }
+    maybePause();
   };
 
   const stream = new LiveStream({
@@ -120,10 +137,10 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     listenDelete: config.connector.listenDelete,
     noDependencies: config.connector.noDependencies,
     withInferences: config.connector.withInferences,
-    position: () => ({ from: watermark.resumeFrom() ?? state.start_from, recover: state.recover_until || undefined }),
+    position: () => ({ from: watermark.resumeFrom() ?? state.start_from, recover: recoverParameter(state) }),
     onFrame,
     log,
-    watchdogMs,
+    watchdogMs: config.connector.liveStreamWatchdogSeconds * 1_000,
     refusedRetryMs,
   });
 
@@ -139,18 +156,26 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     state = sent;
     if (!parseConnectorState(answer) && !stopped) {
       // OpenCTI cleared the state: replay as a first run. Workflows drop what they already applied.
-      state = firstRunState(config.connector);
+      state = stateAfterReset(config.connector, state, position);
       watermark = new StreamWatermark(state.start_from, snapshotFloor(state));
       saved = undefined;
       log.warn('connector state was reset in OpenCTI; replaying the stream', { startFrom: state.start_from, recoverUntil: state.recover_until });
       stream.restart();
+      // Stored at once: a crash now must replay from the reset, not from nothing (a first run
+      // that would not know how far this connector had got).
+      await save(true);
     }
   }
 
-  let saving = Promise.resolve();
-  const saver = setInterval(() => {
-    saving = saving.then(() => save(false)).catch((error: unknown) => log.warn('could not save the stream position in OpenCTI', { error: (error as Error).message }));
-  }, saveEveryMs);
+  let saving: Promise<void> | undefined;
+  const saveInBackground = (force: boolean) => {
+    if (saving) return;
+    saving = save(force)
+      .catch((error: unknown) => log.warn('could not save the stream position in OpenCTI', { error: (error as Error).message }))
+      .finally(() => (saving = undefined));
+  };
+  const saver = setInterval(() => saveInBackground(false), saveEveryMs);
+  const resumer = setInterval(maybeResume, 250);
 
   stream.start();
 
@@ -159,6 +184,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     async stop() {
       stopped = true;
       clearInterval(saver);
+      clearInterval(resumer);
       stream.stop();
       const deadline = Date.now() + 10_000;
       while (dispatcher.pending() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
