@@ -33,7 +33,7 @@ test('the pycti state shape, its legacy keys, and what counts as no state', () =
 });
 
 test('"no recover" spellings pycti accepts send no recover parameter', () => {
-  for (const none of [false, 'None', 'no', 'False', '']) assert.equal(recoverParameter({ start_from: '0-0', recover_until: none }), undefined, String(none));
+  for (const none of [false, 'None', 'no', 'False', ''] as const) assert.equal(recoverParameter({ start_from: '0-0', recover_until: none }), undefined, String(none));
   assert.equal(recoverParameter({ start_from: '0-0', recover_until: '2025-03-04T14:53:20Z' }), '2025-03-04T14:53:20Z');
 });
 
