@@ -4,11 +4,12 @@
  * Makes sure a Temporal CLI is available (CI runs this before the tests) and prints its path and
  * version. Exit code 1 with the reasons when none can be found or provisioned.
  *
- * --cli-path FILE  use this binary (same meaning as TEMPORAL_CLI_PATH in the configuration)
+ * --cli-path FILE  use this binary (default: TEMPORAL_CLI_PATH from the configuration)
  * --no-path        ignore `temporal` on PATH, i.e. always use/provision the pinned copy
  * --install-dir D  provision into D instead of <repo>/.temporal
  */
 import { parseArgs } from 'node:util';
+import { processEnvironment } from '../config';
 import { resolveTemporalCli, temporalCliVersion, TemporalCliUnavailableError } from './cli';
 
 async function main(): Promise<number> {
@@ -21,14 +22,14 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
 
-  // This tiny entry point is the one place in temporal/ that reads the environment: it runs
-  // before (and without) the configuration module, and the PATH lookup needs the real PATH.
-  // TEMPORAL_CLI_PATH is deliberately not read here: pass --cli-path instead.
-  const searchPath = values['no-path'] ? undefined : process.env.PATH;
+  // Only two variables matter here, and the rest of the configuration may not exist yet (CI
+  // provisions before anything is configured), so they are taken raw rather than validated.
+  const env = processEnvironment();
+  const searchPath = values['no-path'] ? undefined : env.PATH;
 
   try {
     const cli = await resolveTemporalCli({
-      cliPath: values['cli-path'],
+      cliPath: values['cli-path'] ?? (env.TEMPORAL_CLI_PATH || undefined),
       searchPath,
       installDir: values['install-dir'],
       log: (msg) => console.log(`[provision-temporal] ${msg}`),

@@ -1,0 +1,36 @@
+/**
+ * A bad configuration stops each role at start-up with one message naming every bad variable,
+ * a non-zero exit, no stack trace, and no secret.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RoleProcess } from '../support/processes';
+
+const secrets = { OPENCTI_TOKEN: 'opencti-secret-token-123', VIRUSTOTAL_LIVEHUNT_TOKEN: 'vt-secret-key-456' };
+
+for (const role of ['app', 'starter', 'worker'] as const) {
+  test(`${role}: three mistakes are rejected together`, async () => {
+    const process = RoleProcess.start(role, {
+      ...secrets,
+      OPENCTI_URL: 'http://opencti:8080',
+      CONNECTOR_ID: 'not-a-uuid',
+      CONNECTOR_SCOPE: 'stix',
+      CONNECTOR_LIVE_STREAM_ID: 'live',
+      VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: 'soc@example.org, nobody',
+      VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'sometimes',
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+    });
+    const code = await process.exit();
+    const output = process.log();
+    assert.equal(code, 78, output);
+    const expected = {
+      app: ['CONNECTOR_ID', 'CONNECTOR_SCOPE', 'VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS', 'VIRUSTOTAL_LIVEHUNT_UPDATE_MODE'],
+      starter: ['CONNECTOR_ID', 'CONNECTOR_SCOPE'],
+      worker: ['VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS', 'VIRUSTOTAL_LIVEHUNT_UPDATE_MODE'],
+    }[role];
+    for (const name of expected) assert.match(output, new RegExp(`^  - ${name}: `, 'm'), `${name} named`);
+    assert.match(output, new RegExp(`Invalid configuration \\(${expected.length} problems\\)`));
+    assert.doesNotMatch(output, /^\s+at /m, 'no stack trace');
+    for (const secret of Object.values(secrets)) assert.ok(!output.includes(secret), 'no secret printed');
+  });
+}
