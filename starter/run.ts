@@ -174,6 +174,9 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
       .catch((error: unknown) => log.warn('could not save the stream position in OpenCTI', { error: (error as Error).message }))
       .finally(() => (saving = undefined));
   };
+  // Stored before reading: a crash before the first periodic save must not restart on an empty
+  // state, whose "snapshot up to now" would never deliver the deletions that happened meanwhile.
+  await retryForever('saving the stream position in OpenCTI', log, () => save(true));
   const saver = setInterval(() => saveInBackground(false), saveEveryMs);
   const resumer = setInterval(maybeResume, 250);
 
