@@ -50,7 +50,7 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
   }
 }
 
-export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 30_000, refusedRetryMs }: StarterOptions): Promise<Starter> {
+export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs }: StarterOptions): Promise<Starter> {
   const api = new OpenCtiApi(config.opencti, config.connector);
   let stopped = false;
   const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register());
@@ -85,8 +85,9 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     if (stream.isPaused() || buffered() < maxBuffered || Date.now() < nextPauseAttempt) return;
     nextPauseAttempt = Date.now() + 1_000;
     if (!watermark.pastSnapshot()) return;
+    const waiting = buffered();
     stream.pause();
-    log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: buffered(), maxBuffered, resumeFrom: watermark.resumeFrom() });
+    log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: waiting, maxBuffered, resumeFrom: watermark.resumeFrom() });
   }
   function maybeResume(): void {
     if (!stream.isPaused()) return;

@@ -1,0 +1,254 @@
+/**
+ * The live stream's faults survived by the starter process, driven through the emulators only:
+ * malformed frames and unknown events, dropped connections, a stopped stream (410), a refused
+ * token (401), a silent stream, a state reset in the OpenCTI UI, a state left by an older pycti
+ * connector; and per-indicator order with many indicators interleaved, read from Temporal's
+ * own histories.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import type { IndicatorEvent } from '../../domain/indicator';
+import { compareStreamIds } from '../../domain/stream-id';
+import type { DevServer } from '../../temporal/dev-server';
+import type { IndicatorWorkflowState } from '../../workflows/definitions';
+import { waitFor } from '../support/processes';
+import { Stack } from '../support/stack';
+import { startTestTemporal } from '../support/temporal';
+
+const rule = (name: string, body = 'true') => `rule ${name} {\n  condition:\n    ${body}\n}`;
+const TOKEN = 'opencti-test-token';
+
+let temporal: DevServer;
+
+before(async () => {
+  temporal = await startTestTemporal();
+});
+
+after(async () => {
+  await temporal?.stop();
+});
+
+/** The connector state OpenCTI holds, parsed. */
+function savedState(stack: Stack): { start_from?: string; recover_until?: string | false } | undefined {
+  const raw = stack.opencti.connectorState(stack.connectorId);
+  return raw ? (JSON.parse(raw) as { start_from?: string; recover_until?: string | false }) : undefined;
+}
+
+async function stateReaches(stack: Stack, eventId: string): Promise<void> {
+  await waitFor(
+    `the connector state to reach ${eventId}`,
+    () => {
+      const start = savedState(stack)?.start_from;
+      return start !== undefined && compareStreamIds(start, eventId) >= 0;
+    },
+    60_000,
+    200,
+  );
+}
+
+/** Stream ids of the events Temporal recorded as signalled to an indicator's workflow, in order. */
+async function signalledIds(stack: Stack, internalId: string): Promise<string[]> {
+  const history = await stack.handle(internalId).fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const signal = event.workflowExecutionSignaledEventAttributes;
+    const payload = signal?.input?.payloads?.[0];
+    if (signal?.signalName !== 'indicatorEvent' || !payload) return [];
+    return [(defaultPayloadConverter.fromPayload(payload as Payload) as IndicatorEvent).streamId];
+  });
+}
+
+describe('one starter through a series of stream faults', () => {
+  let stack: Stack;
+
+  before(async () => {
+    stack = await Stack.start(temporal, {
+      env: { CONNECTOR_LIVE_STREAM_WATCHDOG_SECONDS: '3', CONNECTOR_LIVE_STREAM_WITH_INFERENCES: 'true' },
+    });
+    await waitFor('the starter to connect', () => stack.opencti.connections() === 1);
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('the first request: pycti headers with with-inferences joined, a first run with a snapshot up to now', () => {
+    const [first] = stack.opencti.streamRequests();
+    assert.equal(first?.headers['with-inferences'], 'true');
+    assert.equal(first?.headers['listen-delete'], 'true');
+    assert.equal(first?.headers['no-dependencies'], 'true');
+    assert.equal(first?.headers['last-event-id'], '0-0');
+    assert.match(first?.query['recover'] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const state = savedState(stack);
+    assert.deepEqual(Object.keys(state ?? {}).sort(), ['recover_until', 'start_from'], 'saved in the pycti shape from the start');
+  });
+
+  test('malformed frames and unknown events are skipped, logged with their id, and the stream goes on', async () => {
+    const notJson = stack.opencti.appendRaw('create', '{"version": "4", "data": ');
+    const noInternalId = stack.opencti.appendRaw(
+      'update',
+      JSON.stringify({ version: '4', type: 'update', data: { id: 'indicator--1', type: 'indicator', name: 'x', pattern_type: 'yara', pattern: rule('x') } }),
+    );
+    const metrics = stack.opencti.appendRaw('consumer_metrics', JSON.stringify({ deliveryRate: 1, processingRate: 1, timeLag: 0 }));
+    const future = stack.opencti.appendRaw('some_future_event', 'not even json');
+    const { internalId, eventId } = stack.opencti.createIndicator({ name: 'After_Garbage', pattern: rule('After_Garbage') });
+    await stack.applied(internalId, eventId);
+    assert.equal(stack.rulesetsNamed('After_Garbage').length, 1);
+    const log = stack.starter!.log();
+    for (const id of [notJson, noInternalId]) assert.match(log, new RegExp(`"msg":"skipping a malformed frame".*"id":"${id}"`), `malformed ${id} logged with its id`);
+    assert.doesNotMatch(log, new RegExp(`malformed frame.*"id":"(${metrics}|${future})"`), 'unknown events are not errors');
+    await stateReaches(stack, eventId);
+  });
+
+  test('ordering holds per indicator with many indicators interleaved', async () => {
+    const indicators = Array.from({ length: 20 }, (_, i) => stack.opencti.createIndicator({ name: `Order_${i}`, pattern: rule(`Order_${i}`, 'filesize < 1') }));
+    const sent = new Map<string, string[]>(indicators.map((i) => [i.internalId, [i.eventId]]));
+    for (let version = 2; version <= 6; version++) {
+      for (const [index, { internalId }] of indicators.entries()) {
+        sent.get(internalId)!.push(stack.opencti.updateIndicator(internalId, { pattern: rule(`Order_${index}`, `filesize < ${version}`) }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150)); // let deliveries and updates interleave
+    }
+    for (const [internalId, ids] of sent) await stack.applied(internalId, ids[ids.length - 1]!);
+    for (const [index, { internalId }] of indicators.entries()) {
+      const received = await signalledIds(stack, internalId);
+      const sorted = [...received].sort(compareStreamIds);
+      assert.deepEqual(received, sorted, `Order_${index}: Temporal received its events in stream order`);
+      assert.deepEqual([...new Set(received)], sent.get(internalId), `Order_${index}: every event, none lost`);
+      assert.equal(stack.rulesetsNamed(`Order_${index}`)[0]?.rules, rule(`Order_${index}`, 'filesize < 6'));
+    }
+  });
+
+  test('a dropped connection resumes where it was, losing nothing', async () => {
+    const before = stack.opencti.streamRequests().length;
+    const previous = stack.opencti.lastEventId()!;
+    const first = stack.opencti.createIndicator({ name: 'Drop_Before', pattern: rule('Drop_Before') });
+    await stack.applied(first.internalId, first.eventId);
+    stack.opencti.dropConnections();
+    const second = stack.opencti.createIndicator({ name: 'Drop_During', pattern: rule('Drop_During') });
+    await stack.applied(second.internalId, second.eventId);
+    const resumed = stack.opencti.streamRequests()[before];
+    assert.ok(resumed, 'reconnected');
+    // From the last id known complete: Drop_Before's own id only if a heartbeat followed it.
+    assert.ok(compareStreamIds(resumed.headers['last-event-id'] ?? '', previous) >= 0, 'not from the beginning');
+    assert.ok(compareStreamIds(resumed.headers['last-event-id'] ?? '', second.eventId) < 0, 'not past what it had not received');
+    assert.equal(resumed.query['recover'], stack.opencti.streamRequests()[0]!.query['recover'], 'the same recover date, as pycti sends it');
+  });
+
+  test('a stopped stream (410) is retried slowly with a clear message; the starter neither exits nor loses events', async () => {
+    const before = stack.opencti.streamRequests().length;
+    stack.opencti.setStreamLive(false);
+    const during = stack.opencti.createIndicator({ name: 'While_Stopped', pattern: rule('While_Stopped') });
+    await waitFor('two refused attempts', () => stack.opencti.streamRequests().length - before >= 3, 30_000);
+    const attempts = stack.opencti.streamRequests().slice(before);
+    assert.ok(attempts[2]!.at - attempts[1]!.at >= 2_000, 'not a hot loop');
+    assert.match(stack.starter!.log(), /the live stream is stopped \(410\) \(This live stream is stopped\)/);
+    assert.equal(stack.starter!.child.exitCode, null, 'still running');
+    stack.opencti.setStreamLive(true);
+    await stack.applied(during.internalId, during.eventId);
+  });
+
+  test('a refused token (401) says what to check, is retried slowly, and recovers when the token is fixed', async () => {
+    const before = stack.opencti.streamRequests().length;
+    stack.opencti.setToken('rotated-by-an-admin');
+    stack.opencti.dropConnections();
+    const during = stack.opencti.createIndicator({ name: 'While_Refused', pattern: rule('While_Refused') });
+    await waitFor('two refused attempts', () => stack.opencti.streamRequests().length - before >= 3, 30_000);
+    assert.match(stack.starter!.log(), /401 \(You are not authenticated, please check your credentials\): check OPENCTI_TOKEN and CONNECTOR_LIVE_STREAM_ID/);
+    assert.equal(stack.starter!.child.exitCode, null, 'still running');
+    stack.opencti.setToken(TOKEN);
+    await stack.applied(during.internalId, during.eventId);
+    await stateReaches(stack, during.eventId);
+  });
+
+  test('a silent stream (no heartbeats, no events) is reconnected by the watchdog', async () => {
+    const before = stack.opencti.streamRequests().length;
+    stack.opencti.setHeartbeats(false);
+    await waitFor('a reconnection', () => stack.opencti.streamRequests().length > before, 30_000);
+    assert.match(stack.starter!.log(), /no frame with an id for too long; reconnecting.*"watchdogMs":3000/);
+    stack.opencti.setHeartbeats(true);
+    const after = stack.opencti.createIndicator({ name: 'After_Silence', pattern: rule('After_Silence') });
+    await stack.applied(after.internalId, after.eventId);
+  });
+
+  test('a state reset in the OpenCTI UI replays the stream without duplicating or touching a ruleset', async () => {
+    const off = stack.opencti.createIndicator({ name: 'Reset_Off', pattern: rule('Reset_Off'), detection: false });
+    const gone = stack.opencti.createIndicator({ name: 'Reset_Gone', pattern: rule('Reset_Gone') });
+    await stack.applied(gone.internalId, gone.eventId);
+    const deleted = stack.opencti.deleteIndicator(gone.internalId);
+    await stack.applied(gone.internalId, deleted);
+    await stack.applied(off.internalId, off.eventId);
+    const last = stack.opencti.lastEventId()!;
+    await stateReaches(stack, last);
+    const before = stack.vt.rulesets().map((r) => ({ id: r.id, name: r.name, rules: r.rules })).sort((a, b) => a.name.localeCompare(b.name));
+    const writes = stack.writes().length;
+    const requests = stack.opencti.streamRequests().length;
+    // The workflows that own a ruleset, and how many replayed events each has dropped so far.
+    const skipped = new Map<string, number>();
+    for await (const execution of stack.client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Running'` })) {
+      const state = (await stack.client.workflow.getHandle(execution.workflowId).query('state')) as IndicatorWorkflowState;
+      skipped.set(execution.workflowId, state.eventsSkipped);
+    }
+    assert.equal(skipped.size, before.length, 'one running workflow per ruleset');
+
+    stack.opencti.resetConnectorState(stack.connectorId);
+    await waitFor('the starter to notice the reset', () => stack.starter!.log().includes('connector state was reset in OpenCTI'));
+    const replay = await waitFor('the replaying connection', () => stack.opencti.streamRequests()[requests]);
+    assert.equal(replay.headers['last-event-id'], '0-0', 'from the beginning');
+    assert.ok(replay.query['recover'], 'with a recover snapshot');
+    // The snapshot re-sends every indicator; the workflows recognise what they already applied.
+    await waitFor(
+      'every workflow owning a ruleset to drop its replayed snapshot',
+      async () => {
+        for (const [workflowId, count] of skipped) {
+          const state = (await stack.client.workflow.getHandle(workflowId).query('state')) as IndicatorWorkflowState;
+          if (state.eventsSkipped <= count || state.queued > 0) return undefined;
+        }
+        return true;
+      },
+      60_000,
+      250,
+    );
+    await stateReaches(stack, last);
+    const afterReset = stack.vt.rulesets().map((r) => ({ id: r.id, name: r.name, rules: r.rules })).sort((a, b) => a.name.localeCompare(b.name));
+    assert.deepEqual(afterReset, before, 'the same rulesets, same ids: none recreated, none duplicated');
+    assert.equal(stack.writes().length, writes, 'no VirusTotal write at all');
+    assert.equal(stack.rulesetsNamed('Reset_Gone').length, 0);
+    assert.equal(stack.rulesetsNamed('Reset_Off').length, 0);
+  });
+});
+
+test('a state left by an older pycti connector (legacy keys) is where the stream resumes', async () => {
+  const stack = await Stack.start(temporal, { starter: false });
+  try {
+    const old = stack.opencti.createIndicator({ name: 'Handled_By_Python', pattern: rule('Handled_By_Python') });
+    const legacyState = JSON.stringify({ connectorLastEventId: old.eventId, connectorStartTime: '2020-01-01T00:00:00Z' });
+    // The Python connector registered and pinged with the same CONNECTOR_ID, through GraphQL.
+    const graphql = async (query: string, variables: Record<string, unknown>) => {
+      const response = await fetch(`${stack.opencti.url}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as { errors?: unknown[] };
+      assert.equal(body.errors, undefined);
+    };
+    await graphql('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', {
+      input: { id: stack.connectorId, name: 'VirusTotal LiveHunts', type: 'STREAM', scope: ['yara'] },
+    });
+    await graphql('mutation P($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id } }', { id: stack.connectorId, state: legacyState });
+
+    stack.restartStarter();
+    const fresh = stack.opencti.createIndicator({ name: 'Handled_By_Us', pattern: rule('Handled_By_Us') });
+    await stack.applied(fresh.internalId, fresh.eventId);
+    const [request] = stack.opencti.streamRequests();
+    assert.equal(request?.headers['last-event-id'], old.eventId, 'resumed after the Python connector');
+    assert.equal(request?.query['recover'], '2020-01-01T00:00:00Z', 'recover date kept (before the start: no snapshot)');
+    assert.equal(stack.rulesetsNamed('Handled_By_Python').length, 0, 'what the Python connector handled is not replayed');
+    assert.equal(await stack.state(old.internalId), undefined);
+    await stateReaches(stack, fresh.eventId);
+    assert.deepEqual(Object.keys(savedState(stack) ?? {}).sort(), ['recover_until', 'start_from'], 'saved back in the current pycti shape');
+  } finally {
+    await stack.stop();
+  }
+});
