@@ -7,6 +7,7 @@ import type { VirusTotalSettings } from '../config/load';
 import type { Logger } from '../common/logger';
 import { editorKey, type Editor, type RulesetContent } from '../domain/ruleset';
 import { toActivityFailure } from './failures';
+import { LegacyRulesetIndex } from './legacy-rulesets';
 import { VirusTotalClient, type RemoteRuleset } from './virustotal-client';
 
 /** What the workflow needs to know of the worker's configuration, recorded once per run. */
@@ -60,20 +61,40 @@ export function createLivehuntActivities({ client, settings, log }: LivehuntActi
     }
   }
 
+  const legacy = new LegacyRulesetIndex(client);
+  // Read the account's rulesets in the background right away: a large account takes many pages,
+  // and activities should find the index ready rather than wait for it within their timeout.
+  if (settings.adoptExisting) legacy.warmUp().catch((error: unknown) => log.warn('could not list the existing rulesets yet; will retry on first use', { error: (error as Error).message }));
+
+  /** A ruleset someone else owns and merely shares with this account is never taken over. */
+  async function ownedByUs(rulesetId: string): Promise<boolean> {
+    return (await client.owner(rulesetId)) === (await client.currentUser());
+  }
+
   /**
-   * A ruleset owned by this account with exactly this name and these rules. The list filter
-   * matches whole words and is only a candidate search, so names and rules are compared exactly
-   * and every page is read.
+   * A ruleset this connector's earlier attempt may have created: owned, exactly this name and
+   * these rules, created since the first attempt. The list filter matches whole words and is only
+   * a candidate search, so names and rules are compared exactly and every page is read.
    */
-  async function findOwned(content: RulesetContent, createdSince?: number): Promise<RemoteRuleset | undefined> {
+  async function findRecent(content: RulesetContent, createdSince: number): Promise<RemoteRuleset | undefined> {
     const words = content.name.match(/[A-Za-z0-9]+/g) ?? [];
     const filter = words.map((word) => `name:${word}`).join(' ') || undefined;
     for await (const candidate of client.listRulesets(filter)) {
       if (candidate.name !== content.name || candidate.rules !== content.rules) continue;
-      if (createdSince !== undefined && (candidate.creationDate ?? 0) < createdSince) continue;
-      // A ruleset someone else owns and merely shares with us is never taken over.
-      if ((await client.owner(candidate.id)) !== (await client.currentUser())) continue;
-      return candidate;
+      if ((candidate.creationDate ?? 0) < createdSince) continue;
+      if (await ownedByUs(candidate.id)) return candidate;
+    }
+    return undefined;
+  }
+
+  /** A ruleset the previous connector made for this content, still there and owned by us. */
+  async function findLegacy(internalId: string, content: RulesetContent): Promise<RemoteRuleset | undefined> {
+    for (const id of await legacy.candidates(content, internalId)) {
+      if (!(await ownedByUs(id))) continue;
+      const current = await client.getRuleset(id);
+      if (!current || current.name !== content.name || current.rules !== content.rules) continue;
+      legacy.claim(id, internalId);
+      return current;
     }
     return undefined;
   }
@@ -105,17 +126,16 @@ export function createLivehuntActivities({ client, settings, log }: LivehuntActi
       const info = Context.current().info;
       const retry = info.attempt > 1;
       return step('create a ruleset', async () => {
-        if (input.adoptExisting || retry) {
-          const since = input.adoptExisting ? undefined : Math.floor(info.scheduledTimestampMs / 1000) - CLOCK_SKEW_SECONDS;
-          const existing = await findOwned(input.content, since);
-          if (existing) {
-            const sameEmails = [...existing.notificationEmails].sort().join() === [...input.content.notificationEmails].sort().join();
-            if (!existing.enabled || !sameEmails) await client.updateRuleset(existing.id, { enabled: true, notificationEmails: input.content.notificationEmails });
-            await share(existing.id);
-            const outcome = input.adoptExisting && !retry ? 'adopted' : 'recovered';
-            log.info(`ruleset ${outcome}`, { internalId: input.internalId, rulesetId: existing.id, attempt: info.attempt });
-            return { rulesetId: existing.id, outcome, content: input.content };
-          }
+        const existing =
+          (input.adoptExisting ? await findLegacy(input.internalId, input.content) : undefined) ??
+          (retry ? await findRecent(input.content, Math.floor(info.scheduledTimestampMs / 1000) - CLOCK_SKEW_SECONDS) : undefined);
+        if (existing) {
+          const sameEmails = [...existing.notificationEmails].sort().join() === [...input.content.notificationEmails].sort().join();
+          if (!existing.enabled || !sameEmails) await client.updateRuleset(existing.id, { enabled: true, notificationEmails: input.content.notificationEmails });
+          await share(existing.id);
+          const outcome = (await legacy.candidates(input.content, input.internalId)).includes(existing.id) ? 'adopted' : 'recovered';
+          log.info(`ruleset ${outcome}`, { internalId: input.internalId, rulesetId: existing.id, attempt: info.attempt });
+          return { rulesetId: existing.id, outcome, content: input.content };
         }
         const created = await client.createRuleset(write(input.content));
         await share(created.id, []);

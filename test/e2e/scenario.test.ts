@@ -24,11 +24,18 @@ interface Expected {
 
 let temporal: DevServer;
 let stack: Stack;
+let legacy: { id: string };
+let shared: { id: string };
 
 before(async () => {
   temporal = await startTestTemporal();
   stack = await Stack.start(temporal, {
     virusTotal: { latencyMs: 100, users: [{ apiKey: 'vt-test-key', user: 'connector' }, { apiKey: 'colleague-key', user: 'colleague' }] },
+    // Drop-in replacement: one ruleset the Python connector made, one a colleague shares with us.
+    prepare: ({ vt }) => {
+      legacy = vt.seedRuleset({ owner: 'connector', name: 'Legacy_Adopted', rules: rule('Legacy_Adopted') });
+      shared = vt.seedRuleset({ owner: 'colleague', name: 'Shared_By_Colleague', rules: rule('Shared_By_Colleague'), editors: [{ type: 'user', id: 'connector' }] });
+    },
   });
 });
 
@@ -53,10 +60,6 @@ test('every behaviour at once, through faults and a worker crash: VirusTotal end
     if (change.detection !== undefined) entry.wanted = change.detection;
     if (change.revoked) entry.wanted = false;
   };
-
-  // Drop-in replacement: one ruleset the Python connector made, one a colleague shares with us.
-  const legacy = vt.seedRuleset({ owner: 'connector', name: 'Legacy_Adopted', rules: rule('Legacy_Adopted') });
-  const shared = vt.seedRuleset({ owner: 'colleague', name: 'Shared_By_Colleague', rules: rule('Shared_By_Colleague'), editors: [{ type: 'user', id: 'connector' }] });
 
   const post = '/intelligence/hunting_rulesets';
   vt.injectFault({ method: 'POST', path: post, status: 429, code: 'QuotaExceededError', retryAfterSeconds: 1, times: 3 });

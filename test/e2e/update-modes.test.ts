@@ -58,26 +58,35 @@ describe('update mode patch', () => {
 
 describe('drop-in replacement: adopting the Python connector\'s rulesets', () => {
   let stack: Stack;
+  let legacyId: string;
+  let sharedId: string;
   before(async () => {
-    stack = await Stack.start(temporal, { virusTotal: { users } });
+    // Rulesets that exist before the connector starts, as the Python connector and a colleague left them.
+    stack = await Stack.start(temporal, {
+      virusTotal: { users },
+      prepare: ({ vt }) => {
+        // Decoys share the name (and so its words) but not the rules: the lookup must read every page.
+        for (let i = 0; i < 45; i++) vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule', `filesize < ${i}KB`) });
+        legacyId = vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule') }).id;
+        sharedId = vt.seedRuleset({ owner: 'colleague', name: 'Colleague_Rule', rules: rule('Colleague_Rule'), editors: [{ type: 'user', id: 'connector' }] }).id;
+      },
+    });
   });
   after(() => stack?.stop());
 
   test('a ruleset owned by the account with the same name and rules is adopted, found beyond the first page', async () => {
-    // Decoys share the name's words (and even the name) but not the rules: the lookup must read every page.
-    for (let i = 0; i < 45; i++) stack.vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule', `filesize < ${i}KB`) });
-    const legacy = stack.vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule') });
+    const legacy = { id: legacyId };
     const created = stack.opencti.createIndicator({ name: 'Legacy_Rule', pattern: rule('Legacy_Rule') });
     const state = await stack.applied(created.internalId, created.eventId);
     assert.equal(state.ruleset?.id, legacy.id);
     assert.equal(stack.writes().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets').length, 0, 'nothing created');
     assert.equal(stack.vt.rulesets().find((r) => r.id === legacy.id)?.editors.length, 2, 'shared with the configured editors');
     const pages = stack.vt.requests().filter((r) => r.method === 'GET' && r.path === '/intelligence/hunting_rulesets');
-    assert.ok(pages.length >= 2 && pages.every((r) => r.query.filter), 'filtered and paginated');
+    assert.ok(pages.length >= 2 && pages.slice(1).every((r) => r.query.cursor), 'every page was read');
   });
 
   test('a ruleset someone else owns and shares with the account is never touched', async () => {
-    const shared = stack.vt.seedRuleset({ owner: 'colleague', name: 'Colleague_Rule', rules: rule('Colleague_Rule'), editors: [{ type: 'user', id: 'connector' }] });
+    const shared = { id: sharedId };
     const created = stack.opencti.createIndicator({ name: 'Colleague_Rule', pattern: rule('Colleague_Rule') });
     const state = await stack.applied(created.internalId, created.eventId);
     assert.notEqual(state.ruleset?.id, shared.id);
@@ -90,9 +99,14 @@ describe('drop-in replacement: adopting the Python connector\'s rulesets', () =>
 
 describe('adoption turned off', () => {
   test('VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING=false creates a new ruleset', async () => {
-    const stack = await Stack.start(temporal, { env: { VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING: 'false' } });
+    let legacy = { id: '' };
+    const stack = await Stack.start(temporal, {
+      env: { VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING: 'false' },
+      prepare: ({ vt }) => {
+        legacy = vt.seedRuleset({ owner: 'connector', name: 'Not_Adopted', rules: rule('Not_Adopted') });
+      },
+    });
     try {
-      const legacy = stack.vt.seedRuleset({ owner: 'connector', name: 'Not_Adopted', rules: rule('Not_Adopted') });
       const created = stack.opencti.createIndicator({ name: 'Not_Adopted', pattern: rule('Not_Adopted') });
       const state = await stack.applied(created.internalId, created.eventId);
       assert.notEqual(state.ruleset?.id, legacy.id);

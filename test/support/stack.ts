@@ -19,6 +19,8 @@ export interface StackOptions {
   virusTotal?: VirusTotalEmulatorOptions;
   /** Start the starter too (default true). */
   starter?: boolean;
+  /** Runs after the emulators start and before the connector does (e.g. pre-existing rulesets). */
+  prepare?: (emulators: { opencti: OpenCtiEmulator; vt: VirusTotalEmulator }) => void;
 }
 
 export class Stack {
@@ -42,6 +44,7 @@ export class Stack {
       Connection.connect({ address: temporal.address }),
     ]);
     const stack = new Stack(temporal, new Client({ connection }), opencti, vt);
+    options.prepare?.({ opencti, vt });
     stack.env = {
       OPENCTI_URL: opencti.url,
       OPENCTI_TOKEN: opencti.token,
