@@ -39,8 +39,11 @@ export function parseConnectorState(raw: string | null | undefined): ConnectorSt
 
 const graphQlAnswer = z.object({
   data: z.record(z.string(), z.unknown()).nullable().optional(),
-  errors: z.array(z.object({ message: z.string() }).loose()).optional(),
+  errors: z.array(z.object({ message: z.string(), extensions: z.object({ code: z.string().optional() }).loose().optional() }).loose()).optional(),
 });
+
+/** OpenCTI answers a bad token with HTTP 200 and these codes; say which setting to look at. */
+const TOKEN_PROBLEMS = new Set(['AUTH_REQUIRED', 'FORBIDDEN_ACCESS']);
 
 const registered = z.object({ registerConnector: z.object({ id: z.string(), connector_state: z.string().nullable().optional() }).loose() });
 const pinged = z.object({ pingConnector: z.object({ id: z.string(), connector_state: z.string().nullable().optional() }).loose() });
@@ -71,7 +74,10 @@ export class OpenCtiApi {
       throw new Error(`OpenCTI GraphQL answered ${response.status}${hint}`);
     }
     const answer = graphQlAnswer.parse(await response.json());
-    if (answer.errors?.length) throw new Error(`OpenCTI GraphQL error: ${answer.errors.map((error) => error.message).join('; ')}`);
+    if (answer.errors?.length) {
+      const hint = answer.errors.some((error) => TOKEN_PROBLEMS.has(error.extensions?.code ?? '')) ? ' (check OPENCTI_TOKEN: the connector needs the CONNECTORAPI capability)' : '';
+      throw new Error(`OpenCTI GraphQL error: ${answer.errors.map((error) => error.message).join('; ')}${hint}`);
+    }
     return answer.data ?? {};
   }
 

@@ -216,6 +216,52 @@ describe('one starter through a series of stream faults', () => {
     assert.equal(stack.rulesetsNamed('Reset_Gone').length, 0);
     assert.equal(stack.rulesetsNamed('Reset_Off').length, 0);
   });
+
+  test('SIGTERM: in-flight work finishes, the position is saved once more, the process exits cleanly', async () => {
+    const last = stack.opencti.createIndicator({ name: 'Before_Stop', pattern: rule('Before_Stop') });
+    await stack.applied(last.internalId, last.eventId);
+    const starter = stack.starter!;
+    assert.equal(await starter.kill('SIGTERM'), 0);
+    const stopped = starter
+      .log()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg?: string; position?: string; undelivered?: number })
+      .find((line) => line.msg === 'starter stopped');
+    assert.equal(stopped?.undelivered, 0);
+    assert.equal(savedState(stack)?.start_from, stopped?.position, 'the last word in OpenCTI is the final save');
+    stack.restartStarter();
+  });
+});
+
+test('a filtered live stream (YARA AND detection = true): flips arrive as create and delete frames', async () => {
+  const stack = await Stack.start(temporal, { opencti: { filterDetection: true } });
+  try {
+    const flipping = stack.opencti.createIndicator({ name: 'Filtered_Flip', pattern: rule('Filtered_Flip') });
+    const dormant = stack.opencti.createIndicator({ name: 'Filtered_Dormant', pattern: rule('Filtered_Dormant'), detection: false });
+    await stack.applied(flipping.internalId, flipping.eventId);
+    assert.equal(stack.rulesetsNamed('Filtered_Flip').length, 1);
+
+    const off = stack.opencti.updateIndicator(flipping.internalId, { detection: false }); // sent as `delete`
+    await stack.applied(flipping.internalId, off);
+    assert.equal(stack.rulesetsNamed('Filtered_Flip').length, 0);
+
+    const on = stack.opencti.updateIndicator(flipping.internalId, { detection: true }); // sent as `create`
+    const awake = stack.opencti.updateIndicator(dormant.internalId, { detection: true }); // `create`, first frame ever
+    const edited = stack.opencti.updateIndicator(flipping.internalId, { pattern: rule('Filtered_Flip', 'filesize < 2') }); // `update`
+    await stack.applied(flipping.internalId, edited);
+    await stack.applied(dormant.internalId, awake);
+    assert.ok(on);
+    assert.deepEqual(
+      stack.vt.rulesets().map((r) => [r.name, r.rules]).sort(),
+      [
+        ['Filtered_Dormant', rule('Filtered_Dormant')],
+        ['Filtered_Flip', rule('Filtered_Flip', 'filesize < 2')],
+      ],
+    );
+    assert.doesNotMatch(stack.starter!.log(), /malformed/);
+  } finally {
+    await stack.stop();
+  }
 });
 
 test('a state left by an older pycti connector (legacy keys) is where the stream resumes', async () => {
