@@ -264,6 +264,43 @@ test('a filtered live stream (YARA AND detection = true): flips arrive as create
   }
 });
 
+test('a replay of a deleted indicator restarts its finished workflow: the ruleset comes back only until the replay reaches the deletion', async () => {
+  const stack = await Stack.start(temporal);
+  try {
+    await waitFor('the starter to connect', () => stack.opencti.connections() === 1);
+    const before = stack.opencti.lastEventId() ?? '0-0';
+    const gone = stack.opencti.createIndicator({ name: 'Replayed_Gone', pattern: rule('Replayed_Gone') });
+    await stack.applied(gone.internalId, gone.eventId);
+    const deleted = stack.opencti.deleteIndicator(gone.internalId);
+    await stack.applied(gone.internalId, deleted);
+    await waitFor('the workflow to finish', async () => (await stack.handle(gone.internalId).describe()).status.name === 'COMPLETED');
+    await stack.starter!.kill('SIGKILL');
+    // What a crash leaves when it struck before the position passed the create: an older state.
+    const response = await fetch(`${stack.opencti.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation P($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id } }',
+        variables: { id: stack.connectorId, state: JSON.stringify({ start_from: before, recover_until: false }) },
+      }),
+    });
+    assert.equal(response.status, 200);
+    const creates = () => stack.vt.requests().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets').length;
+    const createdBefore = creates();
+    stack.restartStarter();
+    const last = stack.opencti.createIndicator({ name: 'After_Replay', pattern: rule('After_Replay') });
+    await stack.applied(last.internalId, last.eventId);
+    await stack.applied(gone.internalId, deleted);
+    await waitFor('the new run to finish too', async () => (await stack.handle(gone.internalId).describe()).status.name === 'COMPLETED');
+    assert.equal(stack.rulesetsNamed('Replayed_Gone').length, 0, 'not lasting: the replayed deletion removed it again');
+    // The cost, for the record: the replayed create and the replayed delete were both carried out
+    // when they reached the new run separately, or neither when they were queued together.
+    assert.ok(creates() - createdBefore <= 2, 'at most the transient ruleset and After_Replay');
+  } finally {
+    await stack.stop();
+  }
+});
+
 test('a state left by an older pycti connector (legacy keys) is where the stream resumes', async () => {
   const stack = await Stack.start(temporal, { starter: false });
   try {
