@@ -17,6 +17,8 @@ import { StreamWatermark } from './watermark';
 
 export { firstRunState } from './state';
 
+const KNOWLEDGE_EVENTS = new Set(['create', 'update', 'delete', 'merge']);
+
 export interface StarterOptions {
   config: StarterConfig;
   client: Client;
@@ -123,9 +125,8 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
         current.frame(id, { final: false }).done();
         break;
       case 'ignored':
-        if (!meaning.dependency && event !== 'create' && event !== 'update' && event !== 'delete' && event !== 'merge') {
-          log.debug('ignoring a frame', { id, event, reason: meaning.reason });
-        }
+        // Dependencies and other objects are most of an unfiltered stream; only names are worth a word.
+        if (!KNOWLEDGE_EVENTS.has(event)) log.debug('ignoring an event this connector does not know', { id, event });
         current.frame(id, { final: !meaning.dependency }).done();
         break;
     }
@@ -156,7 +157,8 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     saved = position;
     state = sent;
     if (!parseConnectorState(answer) && !stopped) {
-      // OpenCTI cleared the state: replay as a first run. Workflows drop what they already applied.
+      // OpenCTI cleared the state: replay from the beginning, with a snapshot that ends where this
+      // connector had got (stateAfterReset says why). Workflows drop what they already applied.
       state = stateAfterReset(config.connector, state, position);
       watermark = new StreamWatermark(state.start_from, snapshotFloor(state));
       saved = undefined;
