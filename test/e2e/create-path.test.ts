@@ -49,9 +49,11 @@ test('a YARA indicator with detection true gives exactly one ruleset, shared in 
   const pattern = 'rule ACME_Loader_Strings {\n  strings:\n    $a = "acme-cfg" ascii\n  condition:\n    $a\n}';
   const { internalId } = opencti.createIndicator({ name: 'ACME_Loader_Strings', pattern, detection: true });
 
-  const ruleset = await waitFor('the ruleset in VirusTotal', () => vt.rulesets().find((r) => r.name === 'ACME_Loader_Strings'), 90_000);
+  const created = await waitFor('the ruleset in VirusTotal', () => vt.rulesets().find((r) => r.name === 'ACME_Loader_Strings'), 90_000);
   const workflow = client.workflow.getHandle(indicatorWorkflowId(internalId));
-  await waitFor('the workflow to record the ruleset', async () => ((await workflow.query('state')) as { ruleset?: { id: string } }).ruleset?.id === ruleset.id);
+  await waitFor('the workflow to record the ruleset', async () => ((await workflow.query('state')) as { ruleset?: { id: string } }).ruleset?.id === created.id);
+  // Read again: the workflow records the ruleset once it is shared, not as soon as it exists.
+  const ruleset = vt.rulesets().find((r) => r.id === created.id)!;
 
   assert.equal(ruleset.rules, pattern);
   assert.equal(ruleset.enabled, true);
