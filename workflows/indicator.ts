@@ -223,8 +223,10 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
       await verify();
     }
 
-    if (!state.ruleset && queue.length === 0 && !reapplyRequested) {
-      // Nothing owned and nothing to do: finish. A later event starts a new run.
+    // A rejected rule keeps the workflow open, visible as waiting for a fixed pattern (or an
+    // operator's reapply); otherwise nothing owned and nothing to do means finish.
+    if (!state.ruleset && queue.length === 0 && !reapplyRequested && state.status !== 'invalid-rule') {
+      // A later event starts a new run.
       if (state.status === 'pending') publish('inactive', 'no detection: nothing to do');
       return { internalId: state.internalId, status: state.status, reason: state.reason, lastAppliedStreamId: state.lastAppliedStreamId, lastError: state.lastError };
     }

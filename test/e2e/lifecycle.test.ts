@@ -158,6 +158,7 @@ describe('beyond the seed', () => {
     assert.match(state.reason, /VirusTotal rejected the rule/);
     const description = await stack.handle(created.internalId).describe();
     assert.equal(description.searchAttributes.LivehuntStatus?.[0], 'invalid-rule');
+    assert.equal(description.status.name, 'RUNNING', 'stays open, waiting for a fixed pattern');
     assert.equal(stack.rulesetsNamed('Broken_Rule').length, 0);
     const eventId = stack.opencti.updateIndicator(created.internalId, { pattern: rule('Broken_Rule') });
     const fixed = await stack.applied(created.internalId, eventId);
