@@ -106,6 +106,7 @@ export type TemporalSettings = {
   devServerPort: number;
   devServerUiPort: number;
   maxConcurrentActivities: number;
+  maxCachedWorkflows: number;
   dataDir: string;
   /** The TEMPORAL_* variables, handed to the SDK's environment configuration loader. */
   clientEnv: Record<string, string>;
@@ -148,6 +149,7 @@ export function loadConfig(role: Role, sources: ConfigSources): Partial<Connecto
       devServerPort: temporal!.TEMPORAL_DEV_SERVER_PORT,
       devServerUiPort: temporal!.TEMPORAL_DEV_SERVER_UI_PORT,
       maxConcurrentActivities: temporal!.TEMPORAL_WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxCachedWorkflows: temporal!.TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS,
       dataDir: path.resolve(temporal!.CONNECTOR_DATA_DIR),
       clientEnv: Object.fromEntries(
         Object.entries(settings).filter((entry): entry is [string, string] => entry[0].startsWith('TEMPORAL_') && entry[1] !== undefined && entry[1] !== ''),

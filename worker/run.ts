@@ -34,6 +34,8 @@ export async function createWorker({ config, connection, namespace, log, workflo
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities,
     maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities,
+    // An evicted workflow is replayed from its (short) history on its next event or timer.
+    maxCachedWorkflows: config.temporal.maxCachedWorkflows,
     // The VirusTotal budget is enforced by the server across every worker on the queue. It limits
     // activities, and the usual activity makes one request, or two when it also shares the new
     // ruleset with editors, so the budget in requests is divided accordingly.
