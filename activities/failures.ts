@@ -3,32 +3,34 @@
  * never retry a rule VirusTotal rejected, retry everything else, and shout about credentials.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { VirusTotalError } from './virustotal-client';
+import { INVALID_RULE } from '../domain/failures';
 import type { Logger } from '../common/logger';
+import { VirusTotalError } from './virustotal-client';
 
-/** Failure types the workflow reacts to. Kept in sync with workflows/failures.ts by name. */
-export const INVALID_RULE = 'InvalidRule';
+export interface StepKind {
+  /** What the step was doing, for logs ("create a ruleset"). */
+  what: string;
+  /** The step sent rules text: a 400 then means VirusTotal rejected the rule, which no retry fixes. */
+  sendsRules?: boolean;
+}
 
-export function toActivityFailure(error: unknown, log: Logger, what: string): Error {
+export function toActivityFailure(error: unknown, log: Logger, step: StepKind): Error {
   if (!(error instanceof VirusTotalError)) return error as Error;
+  const retryDelay = error.retryAfterMs !== undefined ? Math.max(error.retryAfterMs, 100) : undefined;
   switch (error.kind) {
     case 'invalid':
-      return ApplicationFailure.create({ message: error.message, type: INVALID_RULE, nonRetryable: true, details: [error.status, error.code] });
+      if (step.sendsRules) return ApplicationFailure.create({ message: error.message, type: INVALID_RULE, nonRetryable: true, details: [error.status, error.code] });
+      // Anything else VirusTotal refuses is not the indicator's fault: keep trying, loudly,
+      // rather than fail the workflow and lose track of the ruleset.
+      log.error(`VirusTotal refused a request while trying to ${step.what}; will retry`, { status: error.status, code: error.code, error: error.message });
+      return ApplicationFailure.create({ message: error.message, type: 'VirusTotalRejected' });
     case 'auth':
       // Retried (with the activity's capped backoff) so nothing is dropped while the key is fixed.
-      log.error(`VirusTotal refused the API key while trying to ${what}: check VIRUSTOTAL_LIVEHUNT_TOKEN and its Livehunt privilege; will retry`, { status: error.status, code: error.code });
+      log.error(`VirusTotal refused the API key while trying to ${step.what}: check VIRUSTOTAL_LIVEHUNT_TOKEN and its Livehunt privilege; will retry`, { status: error.status, code: error.code });
       return ApplicationFailure.create({ message: error.message, type: 'VirusTotalAuth' });
     case 'quota':
-      return ApplicationFailure.create({
-        message: error.message,
-        type: 'VirusTotalQuota',
-        nextRetryDelay: error.retryAfterMs !== undefined ? Math.max(error.retryAfterMs, 100) : undefined,
-      });
+      return ApplicationFailure.create({ message: error.message, type: 'VirusTotalQuota', nextRetryDelay: retryDelay });
     default:
-      return ApplicationFailure.create({
-        message: error.message,
-        type: 'VirusTotalUnavailable',
-        nextRetryDelay: error.retryAfterMs !== undefined ? Math.max(error.retryAfterMs, 100) : undefined,
-      });
+      return ApplicationFailure.create({ message: error.message, type: 'VirusTotalUnavailable', nextRetryDelay: retryDelay });
   }
 }

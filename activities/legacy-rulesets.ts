@@ -48,4 +48,12 @@ export class LegacyRulesetIndex {
   claim(rulesetId: string, internalId: string): void {
     this.claims.set(rulesetId, internalId);
   }
+
+  /** A ruleset that no longer exists (deleted by the connector or by hand) is no candidate. */
+  forget(rulesetId: string): void {
+    this.claims.delete(rulesetId);
+    void this.index?.then((byContent) => {
+      for (const [k, ids] of byContent) if (ids.includes(rulesetId)) byContent.set(k, ids.filter((id) => id !== rulesetId));
+    }, () => undefined);
+  }
 }

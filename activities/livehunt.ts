@@ -5,12 +5,13 @@
 import { Context } from '@temporalio/activity';
 import type { VirusTotalSettings } from '../config/load';
 import type { Logger } from '../common/logger';
-import { editorKey, type Editor, type RulesetContent } from '../domain/ruleset';
-import { toActivityFailure } from './failures';
+import { indicatorWorkflowId } from '../domain/indicator';
+import { editorKey, sameEmails, type Editor, type RulesetContent } from '../domain/ruleset';
+import { toActivityFailure, type StepKind } from './failures';
 import { LegacyRulesetIndex } from './legacy-rulesets';
-import { VirusTotalClient, type RemoteRuleset } from './virustotal-client';
+import { VirusTotalClient, VirusTotalError, type RemoteRuleset } from './virustotal-client';
 
-/** What the workflow needs to know of the worker's configuration, recorded once per run. */
+/** What the workflow needs to know of the worker's configuration, read again before each step. */
 export interface LivehuntSettings {
   notificationEmails: string[];
   updateMode: 'recreate' | 'patch';
@@ -27,12 +28,17 @@ export interface EnsureRulesetInput {
 
 export interface EnsuredRuleset {
   rulesetId: string;
-  /** 'adopted' when an existing ruleset was taken over instead of creating one. */
+  /** 'adopted': taken over from the previous connector; 'recovered': made by an earlier attempt. */
   outcome: 'created' | 'adopted' | 'recovered';
   content: RulesetContent;
+  /** VirusTotal refused the configured editors: the ruleset exists and is kept, unshared. */
+  shareError?: string;
 }
 
-export type VerifyOutcome = { status: 'in-place' | 'repaired' } | { status: 'missing' };
+export type VerifyOutcome =
+  | { status: 'in-place' | 'repaired'; shareError?: string }
+  | { status: 'missing' }
+  | { status: 'rejected'; message: string };
 
 /** How far back a retried create looks for its own ruleset, beyond the first attempt's schedule time. */
 const CLOCK_SKEW_SECONDS = 300;
@@ -41,9 +47,14 @@ export interface LivehuntActivityDeps {
   client: VirusTotalClient;
   settings: VirusTotalSettings;
   log: Logger;
+  /**
+   * Workflow ids of running indicator workflows that record this ruleset id (Temporal
+   * visibility), so adoption never takes a ruleset another indicator already holds.
+   */
+  rulesetHolders?: (rulesetId: string) => Promise<string[]>;
 }
 
-export function createLivehuntActivities({ client, settings, log }: LivehuntActivityDeps) {
+export function createLivehuntActivities({ client, settings, log, rulesetHolders }: LivehuntActivityDeps) {
   const write = (content: RulesetContent) => ({
     name: content.name,
     rules: content.rules,
@@ -53,11 +64,11 @@ export function createLivehuntActivities({ client, settings, log }: LivehuntActi
   });
 
   /** Runs one VirusTotal step, translating its failures into retry decisions. */
-  async function step<T>(what: string, body: () => Promise<T>): Promise<T> {
+  async function step<T>(kind: StepKind, body: () => Promise<T>): Promise<T> {
     try {
       return await body();
     } catch (error) {
-      throw toActivityFailure(error, log, what);
+      throw toActivityFailure(error, log, kind);
     }
   }
 
@@ -68,31 +79,38 @@ export function createLivehuntActivities({ client, settings, log }: LivehuntActi
 
   /** A ruleset someone else owns and merely shares with this account is never taken over. */
   async function ownedByUs(rulesetId: string): Promise<boolean> {
-    return (await client.owner(rulesetId)) === (await client.currentUser());
+    const owner = await client.owner(rulesetId);
+    return owner !== undefined && owner === (await client.currentUser());
   }
 
   /**
    * A ruleset this connector's earlier attempt may have created: owned, exactly this name and
    * these rules, created since the first attempt. The list filter matches whole words and is only
-   * a candidate search, so names and rules are compared exactly and every page is read.
+   * a candidate search, so names and rules are compared exactly; newest first, so the search
+   * stops at the first ruleset older than the attempt instead of reading every page.
    */
   async function findRecent(content: RulesetContent, createdSince: number): Promise<RemoteRuleset | undefined> {
     const words = content.name.match(/[A-Za-z0-9]+/g) ?? [];
     const filter = words.map((word) => `name:${word}`).join(' ') || undefined;
-    for await (const candidate of client.listRulesets(filter)) {
+    for await (const candidate of client.listRulesets(filter, 'creation_date-')) {
+      if ((candidate.creationDate ?? 0) < createdSince) break;
       if (candidate.name !== content.name || candidate.rules !== content.rules) continue;
-      if ((candidate.creationDate ?? 0) < createdSince) continue;
       if (await ownedByUs(candidate.id)) return candidate;
     }
     return undefined;
   }
 
-  /** A ruleset the previous connector made for this content, still there and owned by us. */
+  /** A ruleset the previous connector made for this content, still there, owned, and held by no other indicator. */
   async function findLegacy(internalId: string, content: RulesetContent): Promise<RemoteRuleset | undefined> {
     for (const id of await legacy.candidates(content, internalId)) {
-      if (!(await ownedByUs(id))) continue;
+      const holders = (await rulesetHolders?.(id)) ?? [];
+      if (holders.some((workflowId) => workflowId !== indicatorWorkflowId(internalId))) continue;
       const current = await client.getRuleset(id);
-      if (!current || current.name !== content.name || current.rules !== content.rules) continue;
+      if (!current) {
+        legacy.forget(id);
+        continue;
+      }
+      if (current.name !== content.name || current.rules !== content.rules || !(await ownedByUs(id))) continue;
       legacy.claim(id, internalId);
       return current;
     }
@@ -105,6 +123,21 @@ export function createLivehuntActivities({ client, settings, log }: LivehuntActi
     const present = new Set((known ?? (await client.listEditors(rulesetId))).map(editorKey));
     const missing = settings.editors.filter((editor) => !present.has(editorKey(editor)));
     await client.addEditors(rulesetId, missing);
+  }
+
+  /**
+   * Shares, but a refusal of the editors themselves (an unknown user or group) must not lose the
+   * ruleset: it is reported and the ruleset kept. Transient failures still fail the attempt.
+   */
+  async function shareKeeping(rulesetId: string, known?: Editor[]): Promise<string | undefined> {
+    try {
+      await share(rulesetId, known);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof VirusTotalError) || (error.kind !== 'invalid' && error.kind !== 'not-found')) throw error;
+      log.error('VirusTotal refused the editors: check VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS (users by name, groups as group:NAME); the ruleset is kept unshared', { rulesetId, error: error.message });
+      return error.message;
+    }
   }
 
   return {
@@ -124,29 +157,31 @@ export function createLivehuntActivities({ client, settings, log }: LivehuntActi
      */
     async ensureRuleset(input: EnsureRulesetInput): Promise<EnsuredRuleset> {
       const info = Context.current().info;
-      const retry = info.attempt > 1;
-      return step('create a ruleset', async () => {
-        const existing =
-          (input.adoptExisting ? await findLegacy(input.internalId, input.content) : undefined) ??
-          (retry ? await findRecent(input.content, Math.floor(info.scheduledTimestampMs / 1000) - CLOCK_SKEW_SECONDS) : undefined);
+      return step({ what: 'create a ruleset', sendsRules: true }, async () => {
+        let outcome: EnsuredRuleset['outcome'] = 'adopted';
+        let existing = input.adoptExisting ? await findLegacy(input.internalId, input.content) : undefined;
+        if (!existing && info.attempt > 1) {
+          outcome = 'recovered';
+          existing = await findRecent(input.content, Math.floor(info.scheduledTimestampMs / 1000) - CLOCK_SKEW_SECONDS);
+        }
         if (existing) {
-          const sameEmails = [...existing.notificationEmails].sort().join() === [...input.content.notificationEmails].sort().join();
-          if (!existing.enabled || !sameEmails) await client.updateRuleset(existing.id, { enabled: true, notificationEmails: input.content.notificationEmails });
-          await share(existing.id);
-          const outcome = (await legacy.candidates(input.content, input.internalId)).includes(existing.id) ? 'adopted' : 'recovered';
+          if (!existing.enabled || !sameEmails(existing.notificationEmails, input.content.notificationEmails)) {
+            await client.updateRuleset(existing.id, { enabled: true, notificationEmails: input.content.notificationEmails });
+          }
+          const shareError = await shareKeeping(existing.id);
           log.info(`ruleset ${outcome}`, { internalId: input.internalId, rulesetId: existing.id, attempt: info.attempt });
-          return { rulesetId: existing.id, outcome, content: input.content };
+          return { rulesetId: existing.id, outcome, content: input.content, shareError };
         }
         const created = await client.createRuleset(write(input.content));
-        await share(created.id, []);
+        const shareError = await shareKeeping(created.id, []);
         log.info('ruleset created', { internalId: input.internalId, rulesetId: created.id, name: input.content.name });
-        return { rulesetId: created.id, outcome: 'created' as const, content: input.content };
+        return { rulesetId: created.id, outcome: 'created' as const, content: input.content, shareError };
       });
     },
 
     /** PATCH in place, keeping id, editors and history. 'missing' when it no longer exists. */
     async updateRuleset(input: { internalId: string; rulesetId: string; content: RulesetContent }): Promise<'updated' | 'missing'> {
-      return step('update a ruleset', async () => {
+      return step({ what: 'update a ruleset', sendsRules: true }, async () => {
         const updated = await client.updateRuleset(input.rulesetId, write(input.content));
         if (updated) log.info('ruleset updated', { internalId: input.internalId, rulesetId: input.rulesetId });
         return updated ? 'updated' : 'missing';
@@ -154,8 +189,9 @@ export function createLivehuntActivities({ client, settings, log }: LivehuntActi
     },
 
     async deleteRuleset(input: { internalId: string; rulesetId: string }): Promise<'deleted' | 'absent'> {
-      return step('delete a ruleset', async () => {
+      return step({ what: 'delete a ruleset' }, async () => {
         const outcome = await client.deleteRuleset(input.rulesetId);
+        legacy.forget(input.rulesetId);
         log.info(`ruleset ${outcome === 'deleted' ? 'deleted' : 'already gone'}`, { internalId: input.internalId, rulesetId: input.rulesetId });
         return outcome;
       });
@@ -163,21 +199,27 @@ export function createLivehuntActivities({ client, settings, log }: LivehuntActi
 
     /** Drift repair: puts back content edited by hand and editors removed by hand. */
     async verifyRuleset(input: { internalId: string; rulesetId: string; content: RulesetContent }): Promise<VerifyOutcome> {
-      return step('verify a ruleset', async () => {
+      return step({ what: 'verify a ruleset' }, async () => {
         const remote = await client.getRuleset(input.rulesetId);
         if (!remote) return { status: 'missing' as const };
         const drifted =
           remote.name !== input.content.name ||
           remote.rules !== input.content.rules ||
           !remote.enabled ||
-          [...remote.notificationEmails].sort().join() !== [...input.content.notificationEmails].sort().join();
+          !sameEmails(remote.notificationEmails, input.content.notificationEmails);
         if (drifted) {
-          const updated = await client.updateRuleset(input.rulesetId, write(input.content));
-          if (!updated) return { status: 'missing' as const };
+          try {
+            const updated = await client.updateRuleset(input.rulesetId, write(input.content));
+            if (!updated) return { status: 'missing' as const };
+          } catch (error) {
+            // A rule VirusTotal no longer accepts cannot be put back; say so instead of retrying forever.
+            if (error instanceof VirusTotalError && error.kind === 'invalid') return { status: 'rejected' as const, message: error.message };
+            throw error;
+          }
           log.warn('ruleset edited outside the connector was put back', { internalId: input.internalId, rulesetId: input.rulesetId });
         }
-        await share(input.rulesetId);
-        return { status: drifted ? ('repaired' as const) : ('in-place' as const) };
+        const shareError = await shareKeeping(input.rulesetId);
+        return { status: drifted ? ('repaired' as const) : ('in-place' as const), shareError };
       });
     },
   };

@@ -159,13 +159,19 @@ export class VirusTotalClient {
     } catch {
       // gateways answer HTML; keep the start of it
     }
+    // Error bodies may echo the request (a proxy's "Cannot GET /users/<key>"): redact the key there too.
     throw new VirusTotalError(
-      `${method} ${shown}: ${response.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`,
+      this.redact(`${method} ${shown}: ${response.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`),
       classify(response.status, code),
       response.status,
       code,
       retryAfterMs(response.headers.get('retry-after')),
     );
+  }
+
+  private redact(text: string): string {
+    const key = this.options.apiKey;
+    return text.split(key).join('***').split(encodeURIComponent(key)).join('***');
   }
 
   private static parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -226,11 +232,12 @@ export class VirusTotalClient {
   }
 
   /** Every ruleset visible to the key that matches `filter`, across all pages. */
-  async *listRulesets(filter?: string): AsyncGenerator<RemoteRuleset> {
+  async *listRulesets(filter?: string, order?: string): AsyncGenerator<RemoteRuleset> {
     let cursor: string | undefined;
     do {
       const query = new URLSearchParams({ limit: String(this.pageSize) });
       if (filter) query.set('filter', filter);
+      if (order) query.set('order', order);
       if (cursor) query.set('cursor', cursor);
       const body = await this.request('GET', `/intelligence/hunting_rulesets?${query}`);
       const page = VirusTotalClient.parse(rulesetPage, body, 'list rulesets');
@@ -261,9 +268,15 @@ export class VirusTotalClient {
     });
   }
 
+  /** undefined when the ruleset no longer exists. */
   async owner(id: string): Promise<string | undefined> {
-    const body = await this.request('GET', `/intelligence/hunting_rulesets/${encodeURIComponent(id)}/relationships/owner`);
-    return VirusTotalClient.parse(ownerResponse, body, 'ruleset owner').data?.id;
+    try {
+      const body = await this.request('GET', `/intelligence/hunting_rulesets/${encodeURIComponent(id)}/relationships/owner`);
+      return VirusTotalClient.parse(ownerResponse, body, 'ruleset owner').data?.id;
+    } catch (error) {
+      if (error instanceof VirusTotalError && error.kind === 'not-found') return undefined;
+      throw error;
+    }
   }
 
   /** The account behind the API key (`GET /users/{id}` accepts the key as id). Cached. */

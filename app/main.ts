@@ -17,8 +17,8 @@ async function main(): Promise<void> {
   if (server?.uiUrl) process.stdout.write(`Temporal Web UI: ${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows\n`);
 
   const { connection, namespace } = await connectWorker(config.temporal, address);
-  const worker = await createWorker({ config, connection, namespace, log: log.child({ role: 'worker' }) });
   const client = await connectClient(config.temporal, address);
+  const worker = await createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }) });
   const starter = await startStarter({ config, client, log: log.child({ role: 'starter' }) });
 
   // The SDK runtime shuts the worker down on SIGINT/SIGTERM; stop reading the stream first.

@@ -9,13 +9,14 @@ export interface RulesetContent {
   notificationEmails: string[];
 }
 
+export function sameEmails(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sortedB = [...b].sort();
+  return [...a].sort().every((email, index) => email === sortedB[index]);
+}
+
 export function sameContent(a: RulesetContent, b: RulesetContent): boolean {
-  return (
-    a.name === b.name &&
-    a.rules === b.rules &&
-    a.notificationEmails.length === b.notificationEmails.length &&
-    [...a.notificationEmails].sort().every((email, index) => email === [...b.notificationEmails].sort()[index])
-  );
+  return a.name === b.name && a.rules === b.rules && sameEmails(a.notificationEmails, b.notificationEmails);
 }
 
 export type Editor = { type: 'user' | 'group'; id: string };

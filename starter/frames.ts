@@ -9,7 +9,7 @@ import type { IndicatorEvent, IndicatorSnapshot } from '../domain/indicator';
 export const OPENCTI_EXTENSION = 'extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba';
 
 export type FrameMeaning =
-  | { kind: 'events'; events: IndicatorEvent[] }
+  | { kind: 'events'; events: IndicatorEvent[]; /** part of the frame that could not be used */ skipped?: string }
   | { kind: 'heartbeat' }
   /** `dependency`: a referenced object sent ahead of the event that carries the same id. */
   | { kind: 'ignored'; reason: string; dependency?: true }
@@ -107,7 +107,11 @@ export function interpretFrame(event: string, id: string, data: string): FrameMe
     if (!internalId) return { kind: 'malformed', reason: `indicator ${object.id} has no OpenCTI internal id (extensions.${OPENCTI_EXTENSION}.id)` };
     const snapshot =
       event === 'delete' ? { ...snapshotOf({ name: '', pattern: '', ...object }, internalId), detection: false } : snapshotOf(object, internalId);
-    if ('error' in snapshot) return { kind: 'malformed', reason: `indicator ${object.id}: ${snapshot.error}` };
+    if ('error' in snapshot) {
+      // A merge's absorbed indicators must still go, even if the target arrived incomplete.
+      if (events.length === 0) return { kind: 'malformed', reason: `indicator ${object.id}: ${snapshot.error}` };
+      return { kind: 'events', events, skipped: `merge target ${object.id}: ${snapshot.error}` };
+    }
     events.push({ kind: event === 'delete' ? 'delete' : 'upsert', streamId: id, source: event, indicator: snapshot });
   }
   if (events.length === 0) return { kind: 'ignored', reason: `${object.type} is not a YARA indicator` };

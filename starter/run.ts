@@ -82,7 +82,11 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   // snapshot, which a reconnection would send again from its beginning.
   const maxBuffered = config.connector.maxBufferedEvents;
   let nextPauseAttempt = 0;
-  const buffered = () => Math.max(dispatcher.pending(), watermark.held());
+  // held() counts acknowledged entries not yet forgotten; position() forgets them first.
+  const buffered = () => {
+    watermark.position();
+    return Math.max(dispatcher.pending(), watermark.held());
+  };
   function maybePause(): void {
     if (stream.isPaused() || buffered() < maxBuffered || Date.now() < nextPauseAttempt) return;
     nextPauseAttempt = Date.now() + 1_000;
@@ -116,6 +120,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
       case 'events': {
         const ticket = current.frame(id);
         log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
+        if (meaning.skipped) log.warn('part of a frame could not be used', { id, event, reason: meaning.skipped });
         void dispatcher.submit(meaning.events).then(ticket.done, () => undefined);
         break;
       }
@@ -156,7 +161,9 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     lastPingAt = Date.now();
     saved = position;
     state = sent;
-    if (!parseConnectorState(answer) && !stopped) {
+    // Only an explicitly emptied state is a reset (the platform answers "" after one); an answer
+    // this connector cannot read is not a reason to replay the whole stream.
+    if ((answer === '' || answer === 'null') && !stopped) {
       // OpenCTI cleared the state: replay from the beginning, with a snapshot that ends where this
       // connector had got (stateAfterReset says why). Workflows drop what they already applied.
       state = stateAfterReset(config.connector, state, position);

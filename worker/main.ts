@@ -3,7 +3,7 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
-import { connectWorker } from '../temporal/connection';
+import { connectClient, connectWorker } from '../temporal/connection';
 import { createWorker } from './run';
 
 async function main(): Promise<void> {
@@ -14,10 +14,12 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const { connection, namespace } = await connectWorker(config.temporal);
-  const worker = await createWorker({ config, connection, namespace, log });
+  const client = await connectClient(config.temporal);
+  const worker = await createWorker({ config, connection, namespace, log, client });
   log.info('worker polling', { address: config.temporal.address, namespace, taskQueue: config.temporal.taskQueue });
   // Worker.run() installs SIGINT/SIGTERM handlers that drain in-flight tasks before exiting.
   await worker.run();
+  await client.connection.close();
   await connection.close();
 }
 

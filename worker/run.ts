@@ -2,11 +2,13 @@
  * The worker role: runs the indicator workflows and the VirusTotal activities.
  * Stateless; any number of replicas can poll the same task queue.
  */
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createLivehuntActivities } from '../activities/livehunt';
 import { VirusTotalClient } from '../activities/virustotal-client';
 import type { WorkerConfig } from '../config/load';
 import type { Logger } from '../common/logger';
+import { RULESET_ID } from '../workflows/search-attributes';
 import { ensureSearchAttributes } from './search-attributes';
 
 export interface WorkerRunOptions {
@@ -14,6 +16,8 @@ export interface WorkerRunOptions {
   connection: NativeConnection;
   namespace: string;
   log: Logger;
+  /** Used to ask Temporal which indicator workflows hold a ruleset before adopting it. */
+  client?: Client;
   /** A pre-built workflow bundle (tests reuse one across restarts); otherwise built from source. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -23,10 +27,25 @@ export function requestsPerActivity(config: WorkerConfig): number {
   return config.virusTotal.editors.length > 0 ? 2 : 1;
 }
 
-export async function createWorker({ config, connection, namespace, log, workflowBundle }: WorkerRunOptions): Promise<Worker> {
+/** Running indicator workflows whose search attributes record this ruleset id. */
+function rulesetHolders(client: Client) {
+  return async (rulesetId: string): Promise<string[]> => {
+    const holders: string[] = [];
+    const query = `${RULESET_ID.name} = "${rulesetId.replace(/["\\]/g, '')}" AND ExecutionStatus = "Running"`;
+    for await (const workflow of client.workflow.list({ query })) holders.push(workflow.workflowId);
+    return holders;
+  };
+}
+
+export async function createWorker({ config, connection, namespace, log, client, workflowBundle }: WorkerRunOptions): Promise<Worker> {
   await ensureSearchAttributes(connection, namespace, log);
-  const client = new VirusTotalClient({ apiUrl: config.virusTotal.apiUrl, apiKey: config.virusTotal.apiKey });
-  const activities = createLivehuntActivities({ client, settings: config.virusTotal, log: log.child({ component: 'activities' }) });
+  const virusTotal = new VirusTotalClient({ apiUrl: config.virusTotal.apiUrl, apiKey: config.virusTotal.apiKey });
+  const activities = createLivehuntActivities({
+    client: virusTotal,
+    settings: config.virusTotal,
+    log: log.child({ component: 'activities' }),
+    rulesetHolders: client ? rulesetHolders(client) : undefined,
+  });
   return Worker.create({
     connection,
     namespace,

@@ -46,5 +46,5 @@ export interface IndicatorWorkflowState {
 export interface IndicatorWorkflowInput {
   internalId: string;
   /** Set when the workflow continues as new: the state and queue of the previous run. */
-  carried?: { state: IndicatorWorkflowState; queue: IndicatorEvent[] };
+  carried?: { state: IndicatorWorkflowState; queue: IndicatorEvent[]; reapplyRequested?: boolean };
 }

@@ -20,7 +20,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LivehuntActivities, LivehuntSettings } from '../activities/livehunt';
-import { wantsRuleset, type IndicatorEvent } from '../domain/indicator';
+import { INVALID_RULE } from '../domain/failures';
+import { wantsRuleset, type IndicatorEvent, type IndicatorSnapshot } from '../domain/indicator';
 import { sameContent, type RulesetContent } from '../domain/ruleset';
 import { compareStreamIds } from '../domain/stream-id';
 import {
@@ -32,8 +33,6 @@ import {
   type IndicatorWorkflowState,
 } from './definitions';
 import { INDICATOR_ID, INDICATOR_NAME, RULESET_ID, STATUS } from './search-attributes';
-
-const INVALID_RULE = 'InvalidRule';
 
 const livehunt = proxyActivities<LivehuntActivities>({
   // Short enough that a worker killed mid-call is noticed quickly; each attempt makes a few
@@ -73,7 +72,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     eventsSkipped: 0,
     queued: 0,
   };
-  let reapplyRequested = false;
+  let reapplyRequested = input.carried?.reapplyRequested ?? false;
   let appliedThisRun = 0;
 
   setHandler(indicatorEventSignal, (event) => {
@@ -84,7 +83,10 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   });
   setHandler(stateQuery, () => ({ ...state, queued: queue.length }));
 
-  const settings: LivehuntSettings = await local.livehuntSettings();
+  // Read before each step, so a configuration change (e-mails, update mode...) reaches running
+  // workflows at their next event or check, not years later.
+  let settings: LivehuntSettings | undefined;
+  const refreshSettings = async (): Promise<LivehuntSettings> => (settings = await local.livehuntSettings());
 
   const published = { name: '', ruleset: '', status: '' };
   function publish(status: IndicatorStatus, reason: string): void {
@@ -111,8 +113,9 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     try {
       const ensured = await livehunt.ensureRuleset({ internalId: state.internalId, content, adoptExisting: adopt });
       state.ruleset = { id: ensured.rulesetId, content: ensured.content };
-      state.lastError = undefined;
-      publish('active', ensured.outcome === 'adopted' ? 'adopted the ruleset the previous connector made' : 'ruleset created');
+      state.lastError = ensured.shareError ? { message: `editors refused: ${ensured.shareError}`, streamId } : undefined;
+      const how = ensured.outcome === 'adopted' ? 'adopted the ruleset the previous connector made' : 'ruleset created';
+      publish('active', ensured.shareError ? `${how}; VirusTotal refused the editors (check VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS)` : how);
     } catch (error) {
       const rejected = invalidRule(error);
       if (!rejected) throw error;
@@ -131,14 +134,18 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     publish(status, reason);
   }
 
+  function desiredContent(indicator: IndicatorSnapshot, current: LivehuntSettings): RulesetContent {
+    return { name: indicator.name, rules: indicator.pattern, notificationEmails: current.notificationEmails };
+  }
+
   /** Brings VirusTotal to what the latest event asks for. */
-  async function apply(event: IndicatorEvent): Promise<void> {
+  async function apply(event: IndicatorEvent, settings: LivehuntSettings): Promise<void> {
     state.indicator = event.indicator;
     if (!wantsRuleset(event)) {
       if (event.kind === 'delete') return remove('deleted', `indicator ${event.source === 'merge' ? 'merged into another' : 'deleted'} in OpenCTI`);
       return remove('inactive', event.indicator.revoked ? 'indicator revoked' : 'detection is false');
     }
-    const desired: RulesetContent = { name: event.indicator.name, rules: event.indicator.pattern, notificationEmails: settings.notificationEmails };
+    const desired = desiredContent(event.indicator, settings);
     if (!state.ruleset) return create(desired, settings.adoptExisting, event.streamId);
     if (sameContent(state.ruleset.content, desired)) {
       publish('active', 'ruleset matches the indicator');
@@ -170,23 +177,30 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     return create(desired, false, event.streamId);
   }
 
-  /** Drift repair and operator re-apply: make VirusTotal hold what the workflow says it holds. */
-  async function verify(): Promise<void> {
+  /** Drift repair and operator re-apply: make VirusTotal hold what the indicator asks for. */
+  async function verify(settings: LivehuntSettings): Promise<void> {
     const indicator = state.indicator;
-    if (!state.ruleset) {
-      // Nothing owned: an operator's re-apply retries a rejected rule, for instance.
-      if (indicator && indicator.detection && !indicator.revoked && state.status !== 'deleted') {
-        await create({ name: indicator.name, rules: indicator.pattern, notificationEmails: settings.notificationEmails }, false, state.lastAppliedStreamId);
+    if (indicator && state.status !== 'deleted') {
+      const wanted: IndicatorEvent = { kind: 'upsert', streamId: state.lastAppliedStreamId ?? '0-0', source: 'reapply', indicator };
+      const desired = desiredContent(indicator, settings);
+      // What the indicator asks for is not what VirusTotal holds (a rejected rule, changed
+      // e-mails): go through the normal path again.
+      if (wantsRuleset(wanted) !== (state.ruleset !== undefined) || (state.ruleset && !sameContent(state.ruleset.content, desired))) {
+        return apply(wanted, settings);
       }
-      return;
     }
+    if (!state.ruleset) return;
     const outcome = await livehunt.verifyRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id, content: state.ruleset.content });
     if (outcome.status === 'missing') {
       log.warn('ruleset was deleted outside the connector; recreating it', { internalId: state.internalId, rulesetId: state.ruleset.id });
       const content = state.ruleset.content;
       state.ruleset = undefined;
       await create(content, false, state.lastAppliedStreamId);
+    } else if (outcome.status === 'rejected') {
+      state.lastError = { message: outcome.message };
+      publish('invalid-rule', `ruleset edited outside the connector, and VirusTotal now rejects its rule: ${outcome.message}`);
     } else {
+      state.lastError = outcome.shareError ? { message: `editors refused: ${outcome.shareError}` } : undefined;
       publish('active', outcome.status === 'repaired' ? 'ruleset edited outside the connector was put back' : 'ruleset verified');
     }
   }
@@ -207,20 +221,23 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   }
 
   for (;;) {
-    const verifyEvery = state.ruleset && settings.verifyIntervalMs > 0 ? settings.verifyIntervalMs : undefined;
+    // Jittered (deterministically: the workflow's random is seeded) so rulesets created in one
+    // burst are not all checked in the same minute.
+    const interval = state.ruleset ? (settings ?? (await refreshSettings())).verifyIntervalMs : 0;
+    const verifyEvery = interval > 0 ? Math.round(interval * (0.9 + Math.random() * 0.2)) : undefined;
     const wake = () => queue.length > 0 || reapplyRequested;
     const woken = verifyEvery === undefined ? (await condition(wake), true) : await condition(wake, verifyEvery);
     if (queue.length > 0) {
       const event = takeNewest();
       if (event) {
-        await apply(event);
+        await apply(event, await refreshSettings());
         state.lastAppliedStreamId = event.streamId;
         state.eventsApplied++;
         appliedThisRun++;
       }
     } else if (reapplyRequested || !woken) {
       reapplyRequested = false;
-      await verify();
+      await verify(await refreshSettings());
     }
 
     // A rejected rule keeps the workflow open, visible as waiting for a fixed pattern (or an
@@ -236,7 +253,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
       await condition(allHandlersFinished);
       await continueAsNew<typeof indicatorWorkflow>({
         internalId: state.internalId,
-        carried: { state: { ...state, queued: queue.length }, queue: [...queue] },
+        carried: { state: { ...state, queued: queue.length }, queue: [...queue], reapplyRequested },
         continueAsNewAfterEvents: limit,
       });
     }

@@ -73,3 +73,13 @@ test('a merge deletes the absorbed indicators and upserts the target', () => {
     ],
   );
 });
+
+test('a merge whose target lacks its pattern still deletes the absorbed indicators', () => {
+  const source = indicator({ id: 'indicator--0b1c', name: 'Other' }, { id: 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b' });
+  const { pattern: _pattern, ...target } = indicator();
+  const meaning = interpretFrame('merge', '21-0', frame(target, { type: 'merge', context: { patch: [], reverse_patch: [], sources: [source] } }));
+  assert.equal(meaning.kind, 'events');
+  if (meaning.kind !== 'events') return;
+  assert.deepEqual(meaning.events.map((event) => [event.kind, event.indicator.internalId]), [['delete', 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b']]);
+  assert.match(meaning.skipped ?? '', /no pattern/);
+});
