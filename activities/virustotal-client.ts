@@ -75,6 +75,8 @@ export interface RulesetWrite {
 export interface VirusTotalClientOptions {
   apiUrl: string;
   apiKey: string;
+  /** Spaces requests under the configured budget (VIRUSTOTAL_LIVEHUNT_MAX_REQUESTS_PER_SECOND). */
+  pacer?: { take(): Promise<void> };
   /** Per-request timeout; an expired request counts as a transient failure. */
   timeoutMs?: number;
   pageSize?: number;
@@ -123,6 +125,7 @@ export class VirusTotalClient {
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
     // The key can be part of a path (GET /users/{key}); messages end up in logs and histories.
     const shown = path.split(encodeURIComponent(this.options.apiKey)).join('***');
+    await this.options.pacer?.take();
     let response: Response;
     try {
       response = await fetch(`${this.base}${path}`, {

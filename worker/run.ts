@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createLivehuntActivities } from '../activities/livehunt';
+import { RequestPacer } from '../activities/request-pacer';
 import { VirusTotalClient } from '../activities/virustotal-client';
 import type { WorkerConfig } from '../config/load';
 import type { Logger } from '../common/logger';
@@ -39,7 +40,12 @@ function rulesetHolders(client: Client) {
 
 export async function createWorker({ config, connection, namespace, log, client, workflowBundle }: WorkerRunOptions): Promise<Worker> {
   await ensureSearchAttributes(connection, namespace, log);
-  const virusTotal = new VirusTotalClient({ apiUrl: config.virusTotal.apiUrl, apiKey: config.virusTotal.apiKey });
+  const budget = config.virusTotal.maxRequestsPerSecond;
+  const virusTotal = new VirusTotalClient({
+    apiUrl: config.virusTotal.apiUrl,
+    apiKey: config.virusTotal.apiKey,
+    pacer: budget === undefined ? undefined : new RequestPacer(budget),
+  });
   const activities = createLivehuntActivities({
     client: virusTotal,
     settings: config.virusTotal,
