@@ -181,7 +181,7 @@ export const temporalSchema = z.object({
   TEMPORAL_WORKER_MAX_CONCURRENT_ACTIVITIES: integer(100, 1, 10_000),
   // Idle indicator workflows kept in worker memory; the SDK's default (thousands, sized on the
   // heap limit) makes a worker holding 10,000 live rulesets grow past a gigabyte.
-  TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: integer(500, 0, 100_000),
+  TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: integer(100, 0, 100_000),
   CONNECTOR_DATA_DIR: optionalText().transform((value) => value ?? 'data'),
 });
 
