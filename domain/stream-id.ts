@@ -20,14 +20,3 @@ export function compareStreamIds(a: string, b: string): number {
   const pb = parseStreamId(b) ?? [-1, -1];
   return pa[0] !== pb[0] ? pa[0] - pb[0] : pa[1] - pb[1];
 }
-
-export function maxStreamId(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return compareStreamIds(a, b) >= 0 ? a : b;
-}
-
-/** The stream id at the start of a millisecond, as the platform derives it from a date. */
-export function streamIdAt(epochMs: number): string {
-  return `${Math.floor(epochMs)}-0`;
-}
