@@ -5,7 +5,7 @@
  */
 import { runsOr, type BenchContext } from './support/context';
 import { drainBacklog, type DrainOptions, type DrainResult } from './support/drain';
-import { describeDevServer, WAL_PRAGMAS } from './support/pipeline';
+import { describeDevServer, EAGER_ACTIVITIES, ROLLBACK_JOURNAL, type DevServerVariant } from './support/pipeline';
 import { figure, type BenchmarkResult } from './support/report';
 import { spreadByName, spreadOf } from './support/stats';
 
@@ -58,11 +58,17 @@ export async function backlogBenchmark(context: BenchContext): Promise<Benchmark
   ];
   const details: Record<string, unknown> = { ...drainDetails(results), requestsByKind: results.map((r) => r.requests.byKind) };
   if (diagnose) {
-    const wal = await runDrains(context, 'backlog-wal', 1, { indicators, vtLatencyMs: latencyMs, devServer: { sqlitePragmas: WAL_PRAGMAS } });
-    figures.push(
-      figure({ ...common, persistence: describeDevServer({ sqlitePragmas: WAL_PRAGMAS }), setup: `${setup}, diagnostic`, name: 'indicators/s, WAL dev server', unit: '/s', value: spreadOf(wal, (r) => r.rate) }),
-    );
-    Object.assign(details, { wal: drainDetails(wal) });
+    // The dev server as `npm start` ran it before (the CLI's journal), and with eager activities.
+    const variants: Array<{ name: string; devServer: DevServerVariant }> = [
+      { name: 'indicators/s, CLI default journal', devServer: { sqlitePragmas: ROLLBACK_JOURNAL } },
+      { name: 'indicators/s, eager activities', devServer: { dynamicConfig: EAGER_ACTIVITIES } },
+    ];
+    for (const { name, devServer } of variants) {
+      const runs = await runDrains(context, 'backlog-dev-server-variant', 1, { indicators, vtLatencyMs: latencyMs, devServer });
+      const persistence = describeDevServer(devServer);
+      figures.push(figure({ ...common, persistence, setup: `${setup}, diagnostic`, name, unit: '/s', value: spreadOf(runs, (r) => r.rate) }));
+      details[persistence] = drainDetails(runs);
+    }
   }
   return { benchmark: 'backlog', figures, details };
 }

@@ -31,6 +31,7 @@ import { manyRulesetsBenchmark } from './many-rulesets';
 import { quotaBenchmark } from './quota';
 import { scaleOutBenchmark } from './scale-out';
 import { createContext, type BenchContext, type BenchOptions } from './support/context';
+import { describeDevServer } from './support/pipeline';
 import { describeEnvironment, renderTable, writeResults, type BenchmarkResult } from './support/report';
 
 const BENCHMARKS: Record<string, (context: BenchContext) => Promise<BenchmarkResult>> = {
@@ -44,7 +45,7 @@ const BENCHMARKS: Record<string, (context: BenchContext) => Promise<BenchmarkRes
 const ALIASES: Record<string, string> = { 'live-latency': 'live', latency: 'live', 'many-rulesets': 'many', scaleout: 'scale-out', scale: 'scale-out' };
 
 const RESULTS_DIR = path.resolve(__dirname, 'results');
-const PERSISTENCE = 'SQLite file';
+const PERSISTENCE = describeDevServer();
 
 function integer(name: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined) return fallback;
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   }
   const env = processEnvironment();
   const cli = await resolveTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH || undefined, searchPath: env.PATH ?? '' });
-  const environment = describeEnvironment(cli.path, `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`, `${PERSISTENCE}: every run starts a fresh dev server on its own SQLite file (--db-filename), as npm start does`);
+  const environment = describeEnvironment(cli.path, `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`, `${PERSISTENCE}: every run starts a fresh dev server on its own SQLite file, through temporal/dev-server.ts as npm start does`);
   const runRoot = path.join(RESULTS_DIR, 'runs', environment.startedAt.replace(/[:.]/g, '-'));
   mkdirSync(runRoot, { recursive: true });
   const context = createContext(parsed.options, runRoot, PERSISTENCE);

@@ -10,7 +10,7 @@ import { figure, type BenchmarkResult } from './support/report';
 import { spread, spreadOf } from './support/stats';
 
 /** For --diagnose: activity slots per worker low enough that VirusTotal latency limits each worker. */
-const DIAGNOSTIC_SLOTS = 10;
+const DIAGNOSTIC_SLOTS = 5;
 
 export async function scaleOutBenchmark(context: BenchContext): Promise<BenchmarkResult> {
   const { indicators, scaleLatencyMs } = context.options;

@@ -11,7 +11,7 @@ import { processEnvironment } from '../../config';
 import { startOpenCtiEmulator, type OpenCtiEmulator } from '../../emulators/opencti';
 import { startVirusTotalEmulator, type VirusTotalEmulator } from '../../emulators/virustotal';
 import { resolveTemporalCli } from '../../temporal/cli';
-import { startDevServer, type DevServer } from '../../temporal/dev-server';
+import { DEFAULT_SQLITE_PRAGMAS, startDevServer, type DevServer } from '../../temporal/dev-server';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { ChildRole, ROLE_ENTRY } from './roles';
 
@@ -35,40 +35,42 @@ export interface DevServerSetup {
 }
 
 /**
- * How the dev server differs from the one `npm start` runs (a SQLite file, default settings).
- * Only the diagnostic variants set anything here.
+ * How the dev server differs from the one `npm start` runs (a SQLite file with the pragmas
+ * temporal/dev-server.ts sets by default). Only the diagnostic variants set anything here.
  */
 export interface DevServerVariant {
   persistence?: 'file' | 'memory';
-  /** `--sqlite-pragma` values, e.g. WAL_PRAGMAS. */
-  sqlitePragmas?: readonly string[];
+  /** Replaces the default pragmas; `{}` is the Temporal CLI's own default (rollback journal, full sync). */
+  sqlitePragmas?: Record<string, string>;
   dynamicConfig?: Record<string, string | number | boolean>;
 }
 
-/** What WAL with synchronous=NORMAL (no fsync per commit) would give `npm start`. */
-export const WAL_PRAGMAS: readonly string[] = ['journal_mode=wal', 'synchronous=normal'];
+/** The CLI's SQLite default, which `npm start` used before it set DEFAULT_SQLITE_PRAGMAS. */
+export const ROLLBACK_JOURNAL: Record<string, string> = {};
 /** Activities handed to the worker in the workflow task's answer instead of through matching. */
 export const EAGER_ACTIVITIES = { 'system.enableActivityEagerExecution': true } as const;
 
 export function describeDevServer(variant: DevServerVariant = {}): string {
-  const base = (variant.persistence ?? 'file') === 'file' ? 'SQLite file' : 'in memory';
-  const extras = [...(variant.sqlitePragmas ?? []), ...Object.entries(variant.dynamicConfig ?? {}).map(([key, value]) => `${key}=${String(value)}`)];
-  return extras.length > 0 ? `${base} (${extras.join(', ')})` : base;
+  if ((variant.persistence ?? 'file') === 'memory') return 'in memory';
+  const pragmas = variant.sqlitePragmas ?? DEFAULT_SQLITE_PRAGMAS;
+  const journal = Object.keys(pragmas).length === 0 ? 'CLI default journal' : Object.entries(pragmas).map(([key, value]) => `${key}=${value}`).join(', ');
+  const extras = Object.entries(variant.dynamicConfig ?? {}).map(([key, value]) => `${key}=${String(value)}`);
+  return `SQLite file (${[journal, ...extras].join(', ')})`;
 }
 
 /**
- * A dev server on a fresh SQLite file (the persistence `npm start` uses), with the connector's
- * search attributes; a variant only for diagnosing where the time goes.
+ * A dev server on a fresh SQLite file, started by temporal/dev-server.ts as `npm start` starts
+ * it, with the connector's search attributes; a variant only for diagnosing where the time goes.
  */
 export async function startBenchTemporal(runDir: string, variant: DevServerVariant = {}): Promise<DevServerSetup> {
   const env = processEnvironment();
   const cli = await resolveTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH || undefined, searchPath: env.PATH ?? '' });
   mkdirSync(runDir, { recursive: true });
   const dbFile = path.join(runDir, 'temporal.db');
-  const pragmas = variant.sqlitePragmas ?? [];
   const server = await startDevServer({
-    cliPath: pragmas.length > 0 ? withSqlitePragmas(cli.path, runDir, pragmas) : cli.path,
+    cliPath: cli.path,
     ...((variant.persistence ?? 'file') === 'file' ? { dbFile } : {}),
+    ...(variant.sqlitePragmas ? { sqlitePragmas: variant.sqlitePragmas } : {}),
     uiPort: false,
     searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((key) => [key.name, 'Keyword' as const])),
     ...(variant.dynamicConfig ? { dynamicConfig: variant.dynamicConfig } : {}),
@@ -76,17 +78,6 @@ export async function startBenchTemporal(runDir: string, variant: DevServerVaria
   });
   const connection = await Connection.connect({ address: server.address });
   return { server, client: new Client({ connection }), dbFile, persistence: describeDevServer(variant) };
-}
-
-/**
- * temporal/dev-server.ts has no option for `--sqlite-pragma`; for the diagnostic variants a tiny
- * script execs the same binary with them appended (exec keeps the pid the dev server reports).
- */
-function withSqlitePragmas(cliPath: string, runDir: string, pragmas: readonly string[]): string {
-  const script = path.join(runDir, 'temporal-with-pragmas.sh');
-  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-  writeFileSync(script, `#!/bin/sh\nexec ${quote(cliPath)} "$@"${pragmas.map((pragma) => ` --sqlite-pragma ${quote(pragma)}`).join('')}\n`, { mode: 0o755 });
-  return script;
 }
 
 export interface PipelineOptions {

@@ -5,6 +5,8 @@
  *   --bundle FILE               the workflow bundle built beforehand (createWorker's workflowBundle
  *                               option) instead of webpack running inside the worker process
  *   --max-cached-workflows N    the worker's sticky cache size (Worker.create's maxCachedWorkflows)
+ *   --task-queue-activities-per-second N
+ *                               the task queue's activity rate limit (maxTaskQueueActivitiesPerSecond)
  *   --pace-rps N                every HTTP request of this process (only VirusTotal's: Temporal
  *                               speaks gRPC) spaced at least 1/N s apart, as a limiter in
  *                               activities/virustotal-client.ts would space them
@@ -21,7 +23,7 @@ import { connectWorker } from '../../temporal/connection';
 import { createWorker } from '../../worker/run';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { bundle: { type: 'string' }, 'max-cached-workflows': { type: 'string' }, 'pace-rps': { type: 'string' }, 'memory-log-ms': { type: 'string' } } });
+  const { values } = parseArgs({ options: { bundle: { type: 'string' }, 'max-cached-workflows': { type: 'string' }, 'pace-rps': { type: 'string' }, 'memory-log-ms': { type: 'string' }, 'task-queue-activities-per-second': { type: 'string' } } });
   const paceRps = values['pace-rps'];
   if (paceRps !== undefined) {
     const interval = 1000 / Number(paceRps);
@@ -36,10 +38,16 @@ async function main(): Promise<void> {
     };
   }
   const maxCached = values['max-cached-workflows'];
-  if (maxCached !== undefined) {
-    // worker/run.ts has no setting for it: wrap Worker.create so its options gain this one.
+  const activityRate = values['task-queue-activities-per-second'];
+  if (maxCached !== undefined || activityRate !== undefined) {
+    // Settings worker/run.ts derives itself: wrap Worker.create so that its options are overridden.
     const create = Worker.create.bind(Worker);
-    (Worker as { create: typeof Worker.create }).create = (options) => create({ ...options, maxCachedWorkflows: Number(maxCached) });
+    (Worker as { create: typeof Worker.create }).create = (options) =>
+      create({
+        ...options,
+        ...(maxCached !== undefined ? { maxCachedWorkflows: Number(maxCached) } : {}),
+        ...(activityRate !== undefined ? { maxTaskQueueActivitiesPerSecond: Number(activityRate) } : {}),
+      });
   }
   const config = loadOrExit('worker');
   const log = createLogger(config.logLevel, { role: 'worker' });
