@@ -28,12 +28,25 @@ export interface IndicatorEvent {
   indicator: IndicatorSnapshot;
 }
 
+/**
+ * The `source` of a delete the starter makes up: a full replay of the stream (first run, state
+ * reset) ended without this indicator, so it was deleted while the connector was not listening.
+ */
+export const ABSENT_FROM_SNAPSHOT = 'absent-from-snapshot';
+
 /** Whether OpenCTI asks for a Livehunt ruleset for this indicator. */
 export function wantsRuleset(event: IndicatorEvent): boolean {
   return event.kind === 'upsert' && event.indicator.detection && !event.indicator.revoked;
 }
 
 /** Workflow ids are derived from the internal id, never from the STIX id or the name. */
+const WORKFLOW_ID_PREFIX = 'livehunt-indicator-';
+
 export function indicatorWorkflowId(internalId: string): string {
-  return `livehunt-indicator-${internalId}`;
+  return `${WORKFLOW_ID_PREFIX}${internalId}`;
+}
+
+/** The internal id an indicator workflow id was derived from; undefined for any other id. */
+export function internalIdOfWorkflowId(workflowId: string): string | undefined {
+  return workflowId.startsWith(WORKFLOW_ID_PREFIX) && workflowId.length > WORKFLOW_ID_PREFIX.length ? workflowId.slice(WORKFLOW_ID_PREFIX.length) : undefined;
 }

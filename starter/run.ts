@@ -5,14 +5,16 @@
 import type { Client } from '@temporalio/client';
 import type { StarterConfig } from '../config/load';
 import type { Logger } from '../common/logger';
-import { indicatorWorkflowId, type IndicatorEvent } from '../domain/indicator';
+import { indicatorWorkflowId, internalIdOfWorkflowId, type IndicatorEvent } from '../domain/indicator';
 import { isStreamId } from '../domain/stream-id';
 import { INDICATOR_WORKFLOW_TYPE, indicatorEventSignal } from '../workflows/definitions';
+import { INDICATOR_NAME } from '../workflows/search-attributes';
 import { IndicatorDispatcher } from './dispatcher';
 import { interpretFrame } from './frames';
 import { LiveStream } from './live-stream';
 import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
-import { firstRunState, recoverParameter, snapshotFloor, stateAfterReset } from './state';
+import { firstRunState, recoverParameter, replaysEverything, snapshotFloor, stateAfterReset } from './state';
+import { SnapshotSweep, type RunningIndicator } from './sweep';
 import { StreamWatermark } from './watermark';
 
 export { firstRunState } from './state';
@@ -31,6 +33,8 @@ export interface StarterOptions {
   deliveryTimeoutMs?: number;
   /** First retry delay after 401/410 (it doubles up to a minute). */
   refusedRetryMs?: number;
+  /** After a full snapshot, how long the live tail is read before absent indicators are swept. */
+  sweepGraceMs?: number;
 }
 
 export interface Starter {
@@ -52,7 +56,7 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
   }
 }
 
-export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs }: StarterOptions): Promise<Starter> {
+export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs, sweepGraceMs }: StarterOptions): Promise<Starter> {
   const api = new OpenCtiApi(config.opencti, config.connector);
   let stopped = false;
   const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register());
@@ -60,7 +64,6 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   let state = remembered ?? firstRunState(config.connector);
   log.info('connector registered', { connectorId: config.connector.id, startFrom: state.start_from, recoverUntil: recoverParameter(state), firstRun: !remembered });
 
-  let watermark = new StreamWatermark(state.start_from, snapshotFloor(state));
   let saved: string | undefined;
   let lastPingAt = 0;
 
@@ -77,6 +80,24 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   };
   const dispatcher = new IndicatorDispatcher({ deliver, maxInFlight: config.connector.maxInFlightEvents, log });
 
+  async function* listRunning(): AsyncIterable<RunningIndicator> {
+    const query = `WorkflowType = '${INDICATOR_WORKFLOW_TYPE}' AND TaskQueue = '${config.temporal.taskQueue.replace(/['\\]/g, '')}' AND ExecutionStatus = 'Running'`;
+    for await (const execution of client.workflow.list({ query })) {
+      const internalId = internalIdOfWorkflowId(execution.workflowId);
+      if (internalId) yield { internalId, name: execution.typedSearchAttributes.get(INDICATOR_NAME) ?? '' };
+    }
+  }
+
+  /** The position tracker of one replay, and the sweep its snapshot calls for (see sweep.ts). */
+  function openReplay(from: ConnectorState): { watermark: StreamWatermark; sweep?: SnapshotSweep } {
+    const floor = snapshotFloor(from);
+    const opened = new StreamWatermark(from.start_from, floor);
+    if (floor === undefined || !replaysEverything(from)) return { watermark: opened };
+    const sweep = new SnapshotSweep({ floor, barrier: opened.barrier(floor), listRunning, submit: (events) => dispatcher.submit(events), log, graceMs: sweepGraceMs });
+    return { watermark: opened, sweep };
+  }
+  let { watermark, sweep } = openReplay(state);
+
   // Back-pressure: past this many buffered frames the stream is closed, and it is resumed from
   // the received position once deliveries caught up with half of it. Never during a recover
   // snapshot, which a reconnection would send again from its beginning.
@@ -91,6 +112,8 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     if (stream.isPaused() || buffered() < maxBuffered || Date.now() < nextPauseAttempt) return;
     nextPauseAttempt = Date.now() + 1_000;
     if (!watermark.pastSnapshot()) return;
+    // Paused, the stream sends no heartbeat: a sweep waiting for one would hold the position forever.
+    sweep?.runNow();
     const waiting = buffered();
     stream.pause();
     log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: waiting, maxBuffered, resumeFrom: watermark.resumeFrom() });
@@ -113,12 +136,14 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     }
     const current = watermark;
     const meaning = interpretFrame(event, id, data);
+    sweep?.observed(id, meaning.kind === 'heartbeat');
     switch (meaning.kind) {
       case 'heartbeat':
         current.heartbeat(id);
         break;
       case 'events': {
         const ticket = current.frame(id);
+        for (const indicatorEvent of meaning.events) sweep?.saw(indicatorEvent.indicator.internalId);
         log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
         if (meaning.skipped) log.warn('part of a frame could not be used', { id, event, reason: meaning.skipped });
         void dispatcher.submit(meaning.events).then(ticket.done, () => undefined);
@@ -167,7 +192,8 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
       // OpenCTI cleared the state: replay from the beginning, with a snapshot that ends where this
       // connector had got (stateAfterReset says why). Workflows drop what they already applied.
       state = stateAfterReset(config.connector, state, position);
-      watermark = new StreamWatermark(state.start_from, snapshotFloor(state));
+      sweep?.abandon();
+      ({ watermark, sweep } = openReplay(state));
       saved = undefined;
       log.warn('connector state was reset in OpenCTI; replaying the stream', { startFrom: state.start_from, recoverUntil: state.recover_until });
       stream.restart();
@@ -196,6 +222,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     savedPosition: () => saved,
     async stop() {
       stopped = true;
+      sweep?.abandon();
       clearInterval(saver);
       clearInterval(resumer);
       stream.stop();

@@ -57,6 +57,14 @@ export function snapshotFloor(state: ConnectorState): string | undefined {
 }
 
 /**
+ * Whether a replay from this state starts with a snapshot of every object (a first run without a
+ * start timestamp, or a reset): then an object absent from the snapshot no longer exists.
+ */
+export function replaysEverything(state: ConnectorState): boolean {
+  return snapshotFloor(state) !== undefined && normalizeStart(state.start_from) === '0-0';
+}
+
+/**
  * The state to replay from after "reset state" in the OpenCTI UI: a first run, as in pycti, except
  * that the snapshot ends no later than what was acknowledged. A snapshot holds only the objects
  * that still exist, so with pycti's "snapshot up to now" a deletion that happened after the

@@ -70,10 +70,24 @@ export class StreamWatermark {
   }
 
   frame(id: string, options: FrameOptions = {}): FrameTicket {
+    const ticket = this.hold(id);
+    this.last = { key: keyOf(id), final: options.final ?? true };
+    return ticket;
+  }
+
+  /**
+   * Holds the claimable position at `id` until the ticket is done, without being a frame of the
+   * stream (it does not change how later heartbeats are read). Used to keep the snapshot's end
+   * unclaimed until the work it implies has been handed to Temporal.
+   */
+  barrier(id: string): FrameTicket {
+    return this.hold(id);
+  }
+
+  private hold(id: string): FrameTicket {
     const entry: Entry = { id, key: keyOf(id), pending: true, heartbeat: false };
     this.push(entry);
     this.pendingFrames++;
-    this.last = { key: entry.key, final: options.final ?? true };
     return {
       id,
       done: () => {

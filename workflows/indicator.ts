@@ -21,7 +21,7 @@ import {
 } from '@temporalio/workflow';
 import type { LivehuntActivities, LivehuntSettings } from '../activities/livehunt';
 import { INVALID_RULE } from '../domain/failures';
-import { wantsRuleset, type IndicatorEvent, type IndicatorSnapshot } from '../domain/indicator';
+import { ABSENT_FROM_SNAPSHOT, wantsRuleset, type IndicatorEvent, type IndicatorSnapshot } from '../domain/indicator';
 import { sameContent, type RulesetContent } from '../domain/ruleset';
 import { compareStreamIds } from '../domain/stream-id';
 import {
@@ -134,6 +134,13 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     publish(status, reason);
   }
 
+  function deletionReason(source: string): string {
+    if (source === 'merge') return 'indicator merged into another in OpenCTI';
+    // Sent by the starter when a full replay of the stream no longer contains the indicator.
+    if (source === ABSENT_FROM_SNAPSHOT) return 'indicator no longer in OpenCTI (absent from a full replay of the stream)';
+    return 'indicator deleted in OpenCTI';
+  }
+
   function desiredContent(indicator: IndicatorSnapshot, current: LivehuntSettings): RulesetContent {
     return { name: indicator.name, rules: indicator.pattern, notificationEmails: current.notificationEmails };
   }
@@ -142,7 +149,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   async function apply(event: IndicatorEvent, settings: LivehuntSettings): Promise<void> {
     state.indicator = event.indicator;
     if (!wantsRuleset(event)) {
-      if (event.kind === 'delete') return remove('deleted', `indicator ${event.source === 'merge' ? 'merged into another' : 'deleted'} in OpenCTI`);
+      if (event.kind === 'delete') return remove('deleted', deletionReason(event.source));
       return remove('inactive', event.indicator.revoked ? 'indicator revoked' : 'detection is false');
     }
     const desired = desiredContent(event.indicator, settings);

@@ -173,6 +173,9 @@ test(`a burst of interleaved events, the starter killed twice, a dropped connect
         stack.opencti.dropConnections();
       }
       if (chunk === reset) {
+        // The reset noticed by a running starter; a reset while it is down is a first run, tested
+        // on its own (stream-faults: "a state reset while the connector is stopped").
+        await waitFor('the starter to be connected', () => stack.opencti.connections() === 1);
         const starter = stack.starter!;
         stack.opencti.resetConnectorState(stack.connectorId);
         // Noticed at the starter's next ping; a kill before that would be a restart on an empty
@@ -199,6 +202,9 @@ test(`a burst of interleaved events, the starter killed twice, a dropped connect
     // of it (a replayed finished indicator), whose id is <updated_at-ms>-0.
     const behind: string[] = [];
     for (const indicator of scenario.indicators) {
+      // Created and gone between a kill and a restart that replays from a snapshot: no replay
+      // mentions it, so it never has a workflow (VirusTotal's exactness below still covers it).
+      if (!indicator.exists && (await stack.state(indicator.internalId).catch(() => undefined)) === undefined) continue;
       const finalState = `${indicator.lastEventId.split('-')[0]}-0`;
       await stack.applied(indicator.internalId, finalState, behind.length === 0 ? 180_000 : 2_000).catch((error: Error) => behind.push(error.message.split('\n').slice(0, 2).join(' ')));
     }

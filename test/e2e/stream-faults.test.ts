@@ -301,6 +301,46 @@ test('a replay of a deleted indicator restarts its finished workflow: the rulese
   }
 });
 
+test('a state reset while the connector is stopped: indicators deleted meanwhile lose their rulesets, the others are untouched', async () => {
+  const stack = await Stack.start(temporal);
+  try {
+    const keep = stack.opencti.createIndicator({ name: 'Stopped_Keep', pattern: rule('Stopped_Keep') });
+    const gone = stack.opencti.createIndicator({ name: 'Stopped_Gone', pattern: rule('Stopped_Gone') });
+    const absorbed = stack.opencti.createIndicator({ name: 'Stopped_Absorbed', pattern: rule('Stopped_Absorbed') });
+    for (const indicator of [keep, gone, absorbed]) await stack.applied(indicator.internalId, indicator.eventId);
+    await stateReaches(stack, stack.opencti.lastEventId()!);
+    const kept = stack.rulesetsNamed('Stopped_Keep')[0]!;
+    assert.equal(await stack.starter!.kill('SIGTERM'), 0);
+
+    // While nothing listens: a deletion, a merge, an indicator created and deleted, a new one.
+    stack.opencti.deleteIndicator(gone.internalId);
+    const merged = stack.opencti.mergeIndicators(keep.internalId, [absorbed.internalId]);
+    const brief = stack.opencti.createIndicator({ name: 'Stopped_Brief', pattern: rule('Stopped_Brief') });
+    stack.opencti.deleteIndicator(brief.internalId);
+    const fresh = stack.opencti.createIndicator({ name: 'Stopped_Fresh', pattern: rule('Stopped_Fresh') });
+    const last = stack.opencti.lastEventId()!;
+    // Then "reset state" in the UI. The restart is a first run whose snapshot ends at its start,
+    // to the second: wait past that second so none of the changes above is in its live tail, and
+    // the two deletions are known only by the indicators' absence from the snapshot.
+    stack.opencti.resetConnectorState(stack.connectorId);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    stack.restartStarter();
+
+    await stack.applied(fresh.internalId, `${fresh.eventId.split('-')[0]}-0`);
+    await waitFor('the deleted indicator\'s ruleset to go', () => stack.rulesetsNamed('Stopped_Gone').length === 0 || undefined, 60_000);
+    await waitFor('the absorbed indicator\'s ruleset to go', () => stack.rulesetsNamed('Stopped_Absorbed').length === 0 || undefined, 60_000);
+    await stateReaches(stack, last);
+    assert.ok(merged);
+    assert.deepEqual(stack.vt.rulesets().map((r) => r.name).sort(), ['Stopped_Fresh', 'Stopped_Keep']);
+    assert.equal(stack.rulesetsNamed('Stopped_Keep')[0]!.id, kept.id, 'the surviving ruleset was not recreated');
+    const finalGone = await stack.state(gone.internalId);
+    assert.match(finalGone?.reason ?? '', /absent from a full replay/, `the sweep removed it, not a replayed event (${JSON.stringify(finalGone)})`);
+    assert.match(stack.starter!.log(), /indicators absent from the replayed snapshot/);
+  } finally {
+    await stack.stop();
+  }
+});
+
 test('a state left by an older pycti connector (legacy keys) is where the stream resumes', async () => {
   const stack = await Stack.start(temporal, { starter: false });
   try {

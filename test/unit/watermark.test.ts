@@ -68,3 +68,17 @@ test('ids compare numerically, not as text', () => {
   watermark.heartbeat('10-0');
   assert.equal(watermark.position(), '10-0');
 });
+
+test('a barrier at the snapshot floor keeps the live tail unclaimed until it is lifted', () => {
+  const watermark = new StreamWatermark('0-0', '500-0');
+  const barrier = watermark.barrier('500-0');
+  watermark.frame('300-0').done(); // snapshot
+  watermark.frame('501-0').done(); // live tail
+  watermark.heartbeat('502-0');
+  assert.equal(watermark.position(), '0-0', 'the sweep the snapshot calls for is not with Temporal yet');
+  assert.equal(watermark.resumeFrom(), '502-0', 'a reconnection still resumes past the snapshot');
+  assert.equal(watermark.pastSnapshot(), true);
+  barrier.done();
+  assert.equal(watermark.position(), '502-0');
+  assert.equal(watermark.inFlight(), 0);
+});
