@@ -5,7 +5,7 @@
  */
 import { runsOr, type BenchContext } from './support/context';
 import { drainBacklog, type DrainOptions, type DrainResult } from './support/drain';
-import { describeDevServer, EAGER_ACTIVITIES, ROLLBACK_JOURNAL, type DevServerVariant } from './support/pipeline';
+import { describeDevServer, NO_EAGER_ACTIVITIES, ROLLBACK_JOURNAL, type DevServerVariant } from './support/pipeline';
 import { figure, type BenchmarkResult } from './support/report';
 import { spreadByName, spreadOf } from './support/stats';
 
@@ -58,10 +58,10 @@ export async function backlogBenchmark(context: BenchContext): Promise<Benchmark
   ];
   const details: Record<string, unknown> = { ...drainDetails(results), requestsByKind: results.map((r) => r.requests.byKind) };
   if (diagnose) {
-    // The dev server as `npm start` ran it before (the CLI's journal), and with eager activities.
+    // The dev server as `npm start` ran it before: the CLI's journal, and no eager activities.
     const variants: Array<{ name: string; devServer: DevServerVariant }> = [
       { name: 'indicators/s, CLI default journal', devServer: { sqlitePragmas: ROLLBACK_JOURNAL } },
-      { name: 'indicators/s, eager activities', devServer: { dynamicConfig: EAGER_ACTIVITIES } },
+      { name: 'indicators/s, no eager activities', devServer: { dynamicConfig: NO_EAGER_ACTIVITIES } },
     ];
     for (const { name, devServer } of variants) {
       const runs = await runDrains(context, 'backlog-dev-server-variant', 1, { indicators, vtLatencyMs: latencyMs, devServer });

@@ -29,7 +29,7 @@ export async function quotaBenchmark(context: BenchContext): Promise<BenchmarkRe
     vtMaxRequestsPerSecond: quotaRps,
     env: { VIRUSTOTAL_LIVEHUNT_MAX_REQUESTS_PER_SECOND: String(quotaRps) },
   };
-  const runs = await runDrains(context, 'quota', runsOr(context, 1), settings);
+  const runs = await runDrains(context, 'quota', runsOr(context, 2), settings);
   for (const run of runs) {
     context.log(`    ${run.admittedPerSecond.toFixed(1)} admitted req/s (peak ${run.peakAdmittedPerSecond} in a 1 s window, ${run.peakOfferedPerSecond} offered), ${run.requests.rejected429}/${run.requests.total} answered 429, ${run.missing} missing, ${run.duplicates} duplicates; requests ${JSON.stringify(run.requests.byKind)}`);
   }

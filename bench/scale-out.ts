@@ -14,7 +14,7 @@ const DIAGNOSTIC_SLOTS = 5;
 
 export async function scaleOutBenchmark(context: BenchContext): Promise<BenchmarkResult> {
   const { indicators, scaleLatencyMs } = context.options;
-  const count = runsOr(context, 1);
+  const count = runsOr(context, 2);
   const one: DrainResult[] = [];
   const two: DrainResult[] = [];
   for (let run = 0; run < count; run++) {

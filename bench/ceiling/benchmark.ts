@@ -10,7 +10,7 @@
 import { runDrains, drainDetails } from '../backlog';
 import { runsOr, type BenchContext } from '../support/context';
 import type { DrainResult } from '../support/drain';
-import { describeDevServer, EAGER_ACTIVITIES, ROLLBACK_JOURNAL, type DevServerVariant } from '../support/pipeline';
+import { describeDevServer, NO_EAGER_ACTIVITIES, ROLLBACK_JOURNAL, type DevServerVariant } from '../support/pipeline';
 import { figure, type BenchmarkResult } from '../support/report';
 import { spread, spreadByName, spreadOf } from '../support/stats';
 import { runCeiling, type CeilingRun } from './run';
@@ -65,7 +65,7 @@ export async function ceilingBenchmark(context: BenchContext): Promise<Benchmark
       { label: 'ceiling-no-search-attributes', name: 'ceiling without the search-attribute upsert', searchAttributes: false },
       { label: 'ceiling-in-memory', name: 'ceiling, in-memory dev server', devServer: { persistence: 'memory' }, searchAttributes: true },
       { label: 'ceiling-cli-journal', name: 'ceiling, CLI default journal', devServer: { sqlitePragmas: ROLLBACK_JOURNAL }, searchAttributes: true },
-      { label: 'ceiling-eager', name: 'ceiling, eager activities', devServer: { dynamicConfig: EAGER_ACTIVITIES }, searchAttributes: true },
+      { label: 'ceiling-no-eager', name: 'ceiling, no eager activities', devServer: { dynamicConfig: NO_EAGER_ACTIVITIES }, searchAttributes: true },
     ];
     for (const variant of variants) {
       const runs = await ceilingRuns(context, variant.label, 1, variant);
@@ -74,7 +74,7 @@ export async function ceilingBenchmark(context: BenchContext): Promise<Benchmark
     }
     const connectorVariants: Array<{ name: string; devServer: DevServerVariant }> = [
       { name: 'connector VT 0 ms, CLI default journal', devServer: { sqlitePragmas: ROLLBACK_JOURNAL } },
-      { name: 'connector VT 0 ms, eager activities', devServer: { dynamicConfig: EAGER_ACTIVITIES } },
+      { name: 'connector VT 0 ms, no eager activities', devServer: { dynamicConfig: NO_EAGER_ACTIVITIES } },
     ];
     for (const { name, devServer } of connectorVariants) {
       const runs = await runDrains(context, 'connector-0ms-variant', 1, { indicators, vtLatencyMs: 0, devServer });

@@ -11,7 +11,7 @@ import { processEnvironment } from '../../config';
 import { startOpenCtiEmulator, type OpenCtiEmulator } from '../../emulators/opencti';
 import { startVirusTotalEmulator, type VirusTotalEmulator } from '../../emulators/virustotal';
 import { resolveTemporalCli } from '../../temporal/cli';
-import { DEFAULT_SQLITE_PRAGMAS, startDevServer, type DevServer } from '../../temporal/dev-server';
+import { DEFAULT_DYNAMIC_CONFIG, DEFAULT_SQLITE_PRAGMAS, startDevServer, type DevServer } from '../../temporal/dev-server';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { ChildRole, ROLE_ENTRY } from './roles';
 
@@ -47,14 +47,14 @@ export interface DevServerVariant {
 
 /** The CLI's SQLite default, which `npm start` used before it set DEFAULT_SQLITE_PRAGMAS. */
 export const ROLLBACK_JOURNAL: Record<string, string> = {};
-/** Activities handed to the worker in the workflow task's answer instead of through matching. */
-export const EAGER_ACTIVITIES = { 'system.enableActivityEagerExecution': true } as const;
+/** Activities through matching only, as before `npm start` turned eager activities on. */
+export const NO_EAGER_ACTIVITIES = { 'system.enableActivityEagerExecution': false } as const;
 
 export function describeDevServer(variant: DevServerVariant = {}): string {
   if ((variant.persistence ?? 'file') === 'memory') return 'in memory';
   const pragmas = variant.sqlitePragmas ?? DEFAULT_SQLITE_PRAGMAS;
   const journal = Object.keys(pragmas).length === 0 ? 'CLI default journal' : Object.entries(pragmas).map(([key, value]) => `${key}=${value}`).join(', ');
-  const extras = Object.entries(variant.dynamicConfig ?? {}).map(([key, value]) => `${key}=${String(value)}`);
+  const extras = Object.entries({ ...DEFAULT_DYNAMIC_CONFIG, ...variant.dynamicConfig }).map(([key, value]) => `${key}=${String(value)}`);
   return `SQLite file (${[journal, ...extras].join(', ')})`;
 }
 
