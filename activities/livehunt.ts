@@ -179,6 +179,23 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
       });
     },
 
+    /**
+     * After the switch from the Python connector, an indicator that loses detection, is revoked
+     * or is deleted may have a ruleset that connector made and this one never held: remove it,
+     * as the Python connector would have. Only a ruleset adoption would have taken (owned by the
+     * account, exactly this name and these rules, held by no other indicator) is touched.
+     */
+    async releaseLegacyRuleset(input: { internalId: string; name: string; rules: string }): Promise<'deleted' | 'none'> {
+      return step({ what: 'delete a ruleset' }, async () => {
+        const legacyRuleset = await findLegacy(input.internalId, { name: input.name, rules: input.rules, notificationEmails: [] });
+        if (!legacyRuleset) return 'none';
+        const outcome = await client.deleteRuleset(legacyRuleset.id);
+        legacy.forget(legacyRuleset.id);
+        log.info('deleted the ruleset the previous connector made for this indicator', { internalId: input.internalId, rulesetId: legacyRuleset.id, outcome });
+        return 'deleted';
+      });
+    },
+
     /** PATCH in place, keeping id, editors and history. 'missing' when it no longer exists. */
     async updateRuleset(input: { internalId: string; rulesetId: string; content: RulesetContent }): Promise<'updated' | 'missing'> {
       return step({ what: 'update a ruleset', sendsRules: true }, async () => {

@@ -13,6 +13,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -48,6 +49,9 @@ const livehunt = proxyActivities<LivehuntActivities>({
 });
 
 const local = proxyLocalActivities<LivehuntActivities>({ startToCloseTimeout: '10 seconds' });
+
+/** Workflow versioning: the release of the Python connector's rulesets was added later. */
+const RELEASE_LEGACY_RULESETS = 'release-legacy-rulesets';
 
 export interface IndicatorWorkflowResult {
   internalId: string;
@@ -149,6 +153,12 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   async function apply(event: IndicatorEvent, settings: LivehuntSettings): Promise<void> {
     state.indicator = event.indicator;
     if (!wantsRuleset(event)) {
+      // Only an indicator never given a ruleset here can have one the Python connector made.
+      // patched(): workflows already past this point when it was added replay without the call.
+      if (!state.ruleset && settings.adoptExisting && event.indicator.name && event.indicator.pattern && patched(RELEASE_LEGACY_RULESETS)) {
+        const released = await livehunt.releaseLegacyRuleset({ internalId: state.internalId, name: event.indicator.name, rules: event.indicator.pattern });
+        if (released === 'deleted') log.info('removed the ruleset the previous connector made', { internalId: state.internalId });
+      }
       if (event.kind === 'delete') return remove('deleted', deletionReason(event.source));
       return remove('inactive', event.indicator.revoked ? 'indicator revoked' : 'detection is false');
     }

@@ -341,25 +341,65 @@ test('a state reset while the connector is stopped: indicators deleted meanwhile
   }
 });
 
+/** The Python connector registered and pinged with the same CONNECTOR_ID, through GraphQL, leaving this state. */
+async function pythonConnectorLeft(stack: Stack, state: Record<string, unknown>): Promise<void> {
+  const graphql = async (query: string, variables: Record<string, unknown>) => {
+    const response = await fetch(`${stack.opencti.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { errors?: unknown[] };
+    assert.equal(body.errors, undefined);
+  };
+  await graphql('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', {
+    input: { id: stack.connectorId, name: 'VirusTotal LiveHunts', type: 'STREAM', scope: ['yara'] },
+  });
+  await graphql('mutation P($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id } }', { id: stack.connectorId, state: JSON.stringify(state) });
+}
+
+test('after the switch from the Python connector, its rulesets go when their indicators lose detection, are revoked, deleted or merged away', async () => {
+  const made: Record<string, { internalId: string; id: string }> = {};
+  const stack = await Stack.start(temporal, {
+    starter: false,
+    // What the Python connector left: indicators it handled, each with the ruleset it made.
+    prepare: ({ opencti, vt }) => {
+      for (const name of ['Python_Off', 'Python_Revoked', 'Python_Deleted', 'Python_Absorbed', 'Python_Target', 'Python_Kept']) {
+        const { internalId } = opencti.createIndicator({ name, pattern: rule(name) });
+        made[name] = { internalId, id: vt.seedRuleset({ owner: 'connector', name, rules: rule(name) }).id };
+      }
+      // Same name, other rules: not the ruleset of that indicator.
+      made.Decoy = { internalId: '', id: vt.seedRuleset({ owner: 'connector', name: 'Python_Off', rules: rule('Python_Off', 'filesize < 1KB') }).id };
+    },
+  });
+  try {
+    await pythonConnectorLeft(stack, { start_from: stack.opencti.lastEventId(), recover_until: false });
+    stack.restartStarter();
+    const events = [
+      ['Python_Off', stack.opencti.updateIndicator(made.Python_Off!.internalId, { detection: false })],
+      ['Python_Revoked', stack.opencti.updateIndicator(made.Python_Revoked!.internalId, { revoked: true })],
+      ['Python_Deleted', stack.opencti.deleteIndicator(made.Python_Deleted!.internalId)],
+      ['Python_Absorbed', stack.opencti.mergeIndicators(made.Python_Target!.internalId, [made.Python_Absorbed!.internalId])],
+      ['Python_Kept', stack.opencti.updateIndicator(made.Python_Kept!.internalId, { score: 10 })],
+    ] as const;
+    for (const [name, eventId] of events) await stack.applied(made[name]!.internalId, eventId);
+    await stack.applied(made.Python_Target!.internalId, events[3][1]);
+    const left = stack.vt.rulesets().map((r) => r.id).sort();
+    assert.deepEqual(left, [made.Python_Target!.id, made.Python_Kept!.id, made.Decoy!.id].sort(), 'exactly the released rulesets are gone');
+    // Those still asking for a ruleset adopt the one the Python connector made for them.
+    assert.equal((await stack.state(made.Python_Target!.internalId))?.ruleset?.id, made.Python_Target!.id);
+    assert.equal((await stack.state(made.Python_Kept!.internalId))?.ruleset?.id, made.Python_Kept!.id);
+    assert.equal(stack.writes().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets').length, 0, 'nothing created');
+  } finally {
+    await stack.stop();
+  }
+});
+
 test('a state left by an older pycti connector (legacy keys) is where the stream resumes', async () => {
   const stack = await Stack.start(temporal, { starter: false });
   try {
     const old = stack.opencti.createIndicator({ name: 'Handled_By_Python', pattern: rule('Handled_By_Python') });
-    const legacyState = JSON.stringify({ connectorLastEventId: old.eventId, connectorStartTime: '2020-01-01T00:00:00Z' });
-    // The Python connector registered and pinged with the same CONNECTOR_ID, through GraphQL.
-    const graphql = async (query: string, variables: Record<string, unknown>) => {
-      const response = await fetch(`${stack.opencti.url}/graphql`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as { errors?: unknown[] };
-      assert.equal(body.errors, undefined);
-    };
-    await graphql('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', {
-      input: { id: stack.connectorId, name: 'VirusTotal LiveHunts', type: 'STREAM', scope: ['yara'] },
-    });
-    await graphql('mutation P($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id } }', { id: stack.connectorId, state: legacyState });
+    await pythonConnectorLeft(stack, { connectorLastEventId: old.eventId, connectorStartTime: '2020-01-01T00:00:00Z' });
 
     stack.restartStarter();
     const fresh = stack.opencti.createIndicator({ name: 'Handled_By_Us', pattern: rule('Handled_By_Us') });
