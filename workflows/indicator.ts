@@ -50,7 +50,7 @@ const livehunt = proxyActivities<LivehuntActivities>({
 
 const local = proxyLocalActivities<LivehuntActivities>({ startToCloseTimeout: '10 seconds' });
 
-/** Workflow versioning: the release of the Python connector's rulesets was added later. */
+/** Workflow versioning: the release of the Python connector's rulesets was added later; runs that started before replay without it. */
 const RELEASE_LEGACY_RULESETS = 'release-legacy-rulesets';
 
 export interface IndicatorWorkflowResult {
@@ -150,12 +150,10 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   }
 
   /** Brings VirusTotal to what the latest event asks for. */
-  async function apply(event: IndicatorEvent, settings: LivehuntSettings): Promise<void> {
+  async function apply(event: IndicatorEvent, settings: LivehuntSettings, mayReleaseLegacy: boolean): Promise<void> {
     state.indicator = event.indicator;
     if (!wantsRuleset(event)) {
-      // Only an indicator never given a ruleset here can have one the Python connector made.
-      // patched(): workflows already past this point when it was added replay without the call.
-      if (!state.ruleset && settings.adoptExisting && event.indicator.name && event.indicator.pattern && patched(RELEASE_LEGACY_RULESETS)) {
+      if (mayReleaseLegacy && settings.adoptExisting) {
         const released = await livehunt.releaseLegacyRuleset({ internalId: state.internalId, name: event.indicator.name, rules: event.indicator.pattern });
         if (released === 'deleted') log.info('removed the ruleset the previous connector made', { internalId: state.internalId });
       }
@@ -203,7 +201,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
       // What the indicator asks for is not what VirusTotal holds (a rejected rule, changed
       // e-mails): go through the normal path again.
       if (wantsRuleset(wanted) !== (state.ruleset !== undefined) || (state.ruleset && !sameContent(state.ruleset.content, desired))) {
-        return apply(wanted, settings);
+        return apply(wanted, settings, false);
       }
     }
     if (!state.ruleset) return;
@@ -247,7 +245,12 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     if (queue.length > 0) {
       const event = takeNewest();
       if (event) {
-        await apply(event, await refreshSettings());
+        // Only an indicator that holds no ruleset here can have one the Python connector made.
+        // The version check comes before the settings' local activity: asked after it, in the
+        // same task, a replay would meet the two markers in the other order. It is only asked on
+        // this rare path, because its marker costs the create path an extra workflow task.
+        const mayReleaseLegacy = !wantsRuleset(event) && !state.ruleset && Boolean(event.indicator.name && event.indicator.pattern) && patched(RELEASE_LEGACY_RULESETS);
+        await apply(event, await refreshSettings(), mayReleaseLegacy);
         state.lastAppliedStreamId = event.streamId;
         state.eventsApplied++;
         appliedThisRun++;
