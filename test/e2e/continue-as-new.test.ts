@@ -34,6 +34,18 @@ function event(internalId: string, streamId: string, name: string, body: string,
   return { kind: 'upsert', streamId, source: 'update', indicator: { internalId, stixId: `indicator--${streamId}`, name, pattern: rule(name, body), detection, revoked: false } };
 }
 
+/** Starts an indicator's workflow with its first event, as the starter does. */
+function startWith(first: IndicatorEvent) {
+  const { internalId } = first.indicator;
+  return stack.client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
+    workflowId: indicatorWorkflowId(internalId),
+    taskQueue: stack.taskQueue,
+    args: [{ internalId }],
+    signal: indicatorEventSignal,
+    signalArgs: [first],
+  });
+}
+
 test('continues as new after the threshold, carrying its state; histories replay', async () => {
   const internalId = '7b0e9d2c-1f3a-4c5b-8d6e-9f0a1b2c3d4e';
   const workflowId = indicatorWorkflowId(internalId);
@@ -66,13 +78,7 @@ test('continues as new after the threshold, carrying its state; histories replay
 
   // A second indicator taken through delete, to record a finished history as well.
   const other = '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
-  await stack.client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
-    workflowId: indicatorWorkflowId(other),
-    taskQueue: stack.taskQueue,
-    args: [{ internalId: other }],
-    signal: indicatorEventSignal,
-    signalArgs: [event(other, '200-0', 'Short_Lived', 'true')],
-  });
+  await startWith(event(other, '200-0', 'Short_Lived', 'true'));
   await stack.applied(other, '200-0');
   await stack.handle(other).signal(indicatorEventSignal, { ...event(other, '201-0', 'Short_Lived', 'true'), kind: 'delete', source: 'delete' });
   await waitFor('the second workflow to finish', async () => (await stack.handle(other).describe()).status.name === 'COMPLETED');
@@ -80,13 +86,7 @@ test('continues as new after the threshold, carrying its state; histories replay
   // A third created without detection: the version-checked step that looks for a ruleset the
   // Python connector made.
   const dormant = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
-  await stack.client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
-    workflowId: indicatorWorkflowId(dormant),
-    taskQueue: stack.taskQueue,
-    args: [{ internalId: dormant }],
-    signal: indicatorEventSignal,
-    signalArgs: [event(dormant, '300-0', 'Never_Detected', 'true', false)],
-  });
+  await startWith(event(dormant, '300-0', 'Never_Detected', 'true', false));
   await waitFor('the third workflow to finish', async () => (await stack.handle(dormant).describe()).status.name === 'COMPLETED');
 
   const histories = await fetchHistories(stack.client, [
