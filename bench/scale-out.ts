@@ -50,6 +50,17 @@ export async function scaleOutBenchmark(context: BenchContext): Promise<Benchmar
       figure({ ...diagnostic, name: '2 workers / 1 worker, few slots', unit: '×', digits: 2, value: spread([b.median / a.median]) }),
     );
     Object.assign(details, { oneWorkerFewSlots: drainDetails(oneSlotted), twoWorkersFewSlots: drainDetails(twoSlotted) });
+    // Is one worker held back by replays? A cache large enough for every workflow in flight.
+    const cached = await runDrains(context, 'scale-out-1-worker-big-cache', 1, {
+      indicators,
+      vtLatencyMs: scaleLatencyMs,
+      workers: 1,
+      env: { TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: String(indicators) },
+    });
+    figures.push(
+      figure({ ...common, setup: `${setup}, diagnostic: workflow cache ${indicators}`, name: '1 worker indicators/s, cache for every workflow', unit: '/s', value: spreadOf(cached, (r) => r.rate) }),
+    );
+    details.oneWorkerBigCache = drainDetails(cached);
   }
   return { benchmark: 'scale-out', figures, details };
 }
