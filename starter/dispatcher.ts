@@ -7,7 +7,15 @@
 import type { IndicatorEvent } from '../domain/indicator';
 import type { Logger } from '../common/logger';
 
-export type Deliver = (event: IndicatorEvent) => Promise<void>;
+export interface DeliveryOptions {
+  /**
+   * Only to a workflow that is running; none is started. For events that can only matter to a
+   * workflow holding a ruleset (a deleted indicator that is no longer YARA, a sweep's deletes).
+   */
+  onlyIfRunning?: boolean;
+}
+
+export type Deliver = (event: IndicatorEvent, options: DeliveryOptions) => Promise<void>;
 
 export interface DispatcherOptions {
   deliver: Deliver;
@@ -29,8 +37,8 @@ export class IndicatorDispatcher {
   constructor(private readonly options: DispatcherOptions) {}
 
   /** Resolves when every event has been accepted by Temporal, in per-indicator order. */
-  submit(events: IndicatorEvent[]): Promise<void> {
-    return Promise.all(events.map((event) => this.enqueue(event))).then(() => undefined);
+  submit(events: IndicatorEvent[], options: DeliveryOptions = {}): Promise<void> {
+    return Promise.all(events.map((event) => this.enqueue(event, options))).then(() => undefined);
   }
 
   /** Events accepted by submit() and not yet delivered. */
@@ -43,11 +51,11 @@ export class IndicatorDispatcher {
     this.stopping = true;
   }
 
-  private enqueue(event: IndicatorEvent): Promise<void> {
+  private enqueue(event: IndicatorEvent, options: DeliveryOptions): Promise<void> {
     const key = event.indicator.internalId;
     this.pendingCount++;
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const delivered = previous.then(() => this.deliverWithRetry(event)).finally(() => this.pendingCount--);
+    const delivered = previous.then(() => this.deliverWithRetry(event, options)).finally(() => this.pendingCount--);
     const tail = delivered.catch(() => undefined);
     this.tails.set(key, tail);
     void tail.then(() => {
@@ -70,13 +78,13 @@ export class IndicatorDispatcher {
     else this.active--;
   }
 
-  private async deliverWithRetry(event: IndicatorEvent): Promise<void> {
+  private async deliverWithRetry(event: IndicatorEvent, options: DeliveryOptions): Promise<void> {
     await this.slot();
     try {
       for (let attempt = 0; ; attempt++) {
         if (this.stopping) throw new Error('dispatcher stopped');
         try {
-          await this.options.deliver(event);
+          await this.options.deliver(event, options);
           return;
         } catch (error) {
           const delay = (this.options.retryDelayMs ?? defaultDelay)(attempt);

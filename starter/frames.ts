@@ -9,7 +9,14 @@ import type { IndicatorEvent, IndicatorSnapshot } from '../domain/indicator';
 export const OPENCTI_EXTENSION = 'extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba';
 
 export type FrameMeaning =
-  | { kind: 'events'; events: IndicatorEvent[]; /** part of the frame that could not be used */ skipped?: string }
+  | {
+      kind: 'events';
+      events: IndicatorEvent[];
+      /** part of the frame that could not be used */
+      skipped?: string;
+      /** For running workflows only: the deletion of an indicator that is not (or no longer) YARA. */
+      onlyIfRunning?: boolean;
+    }
   | { kind: 'heartbeat' }
   /** `dependency`: a referenced object sent ahead of the event that carries the same id. */
   | { kind: 'ignored'; reason: string; dependency?: true }
@@ -113,6 +120,16 @@ export function interpretFrame(event: string, id: string, data: string): FrameMe
       return { kind: 'events', events, skipped: `merge target ${object.id}: ${snapshot.error}` };
     }
     events.push({ kind: event === 'delete' ? 'delete' : 'upsert', streamId: id, source: event, indicator: snapshot });
+  }
+  if (events.length === 0 && event === 'delete' && object.type === 'indicator') {
+    // A stream filtered on YARA sends `delete` when an indicator stops matching, e.g. its pattern
+    // type changed: a workflow may still hold a ruleset for it. Indicators that never were YARA
+    // have no workflow, so none is started for them.
+    const internalId = internalIdOf(object);
+    if (internalId) {
+      const indicator = { internalId, stixId: object.id, name: object.name ?? '', pattern: '', detection: false, revoked: false };
+      return { kind: 'events', events: [{ kind: 'delete', streamId: id, source: event, indicator }], onlyIfRunning: true };
+    }
   }
   if (events.length === 0) return { kind: 'ignored', reason: `${object.type} is not a YARA indicator` };
   return { kind: 'events', events };

@@ -2,14 +2,14 @@
  * The starter role: reads the OpenCTI live stream, hands each YARA indicator event to its
  * workflow, and saves as the connector state only the position Temporal has acknowledged.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { StarterConfig } from '../config/load';
 import type { Logger } from '../common/logger';
 import { indicatorWorkflowId, internalIdOfWorkflowId, type IndicatorEvent } from '../domain/indicator';
 import { isStreamId } from '../domain/stream-id';
 import { INDICATOR_WORKFLOW_TYPE, indicatorEventSignal } from '../workflows/definitions';
 import { INDICATOR_NAME } from '../workflows/search-attributes';
-import { IndicatorDispatcher } from './dispatcher';
+import { IndicatorDispatcher, type DeliveryOptions } from './dispatcher';
 import { interpretFrame } from './frames';
 import { LiveStream } from './live-stream';
 import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
@@ -67,16 +67,26 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   let saved: string | undefined;
   let lastPingAt = 0;
 
-  const deliver = async (event: IndicatorEvent) => {
-    await client.withDeadline(Date.now() + deliveryTimeoutMs, () =>
-      client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
-        workflowId: indicatorWorkflowId(event.indicator.internalId),
-        taskQueue: config.temporal.taskQueue,
-        args: [{ internalId: event.indicator.internalId }],
-        signal: indicatorEventSignal,
-        signalArgs: [event],
-      }),
-    );
+  const deliver = async (event: IndicatorEvent, { onlyIfRunning }: DeliveryOptions) => {
+    const workflowId = indicatorWorkflowId(event.indicator.internalId);
+    await client.withDeadline(Date.now() + deliveryTimeoutMs, async () => {
+      if (!onlyIfRunning) {
+        await client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue: config.temporal.taskQueue,
+          args: [{ internalId: event.indicator.internalId }],
+          signal: indicatorEventSignal,
+          signalArgs: [event],
+        });
+        return;
+      }
+      try {
+        await client.workflow.getHandle(workflowId).signal(indicatorEventSignal, event);
+      } catch (error) {
+        // No running workflow: it holds no ruleset, so there is nothing to do.
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    });
   };
   const dispatcher = new IndicatorDispatcher({ deliver, maxInFlight: config.connector.maxInFlightEvents, log });
 
@@ -93,7 +103,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     const floor = snapshotFloor(from);
     const opened = new StreamWatermark(from.start_from, floor);
     if (floor === undefined || !replaysEverything(from)) return { watermark: opened };
-    const sweep = new SnapshotSweep({ floor, barrier: opened.barrier(floor), listRunning, submit: (events) => dispatcher.submit(events), log, graceMs: sweepGraceMs });
+    const sweep = new SnapshotSweep({ floor, barrier: opened.barrier(floor), listRunning, submit: (events) => dispatcher.submit(events, { onlyIfRunning: true }), log, graceMs: sweepGraceMs });
     return { watermark: opened, sweep };
   }
   let { watermark, sweep } = openReplay(state);
@@ -146,7 +156,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
         for (const indicatorEvent of meaning.events) sweep?.saw(indicatorEvent.indicator.internalId);
         log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
         if (meaning.skipped) log.warn('part of a frame could not be used', { id, event, reason: meaning.skipped });
-        void dispatcher.submit(meaning.events).then(ticket.done, () => undefined);
+        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(ticket.done, () => undefined);
         break;
       }
       case 'malformed':

@@ -30,6 +30,7 @@ export interface SweepOptions {
   /** Holds the saved position at the floor until the sweep is with Temporal. */
   barrier: FrameTicket;
   listRunning: () => AsyncIterable<RunningIndicator>;
+  /** Hands the deletes to the running workflows (never starts one). */
   submit: (events: IndicatorEvent[]) => Promise<void>;
   log: Logger;
   /** After the first live-tail id, how long to keep collecting before sweeping (heartbeats sweep at once). */

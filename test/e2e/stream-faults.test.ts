@@ -100,6 +100,16 @@ describe('one starter through a series of stream faults', () => {
     await stateReaches(stack, eventId);
   });
 
+  test('the deletion of an indicator that never was YARA starts no workflow and holds nothing up', async () => {
+    const other = stack.opencti.createIndicator({ name: 'Plain_Stix', pattern: "[file:name = 'a.exe']", patternType: 'stix' });
+    const gone = stack.opencti.deleteIndicator(other.internalId);
+    const after = stack.opencti.createIndicator({ name: 'After_Stix', pattern: rule('After_Stix') });
+    await stack.applied(after.internalId, after.eventId);
+    await stateReaches(stack, gone);
+    assert.equal(await stack.state(other.internalId), undefined, 'no workflow');
+    assert.doesNotMatch(stack.starter!.log(), /could not hand an event/);
+  });
+
   test('ordering holds per indicator with many indicators interleaved', async () => {
     const indicators = Array.from({ length: 20 }, (_, i) => stack.opencti.createIndicator({ name: `Order_${i}`, pattern: rule(`Order_${i}`, 'filesize < 1') }));
     const sent = new Map<string, string[]>(indicators.map((i) => [i.internalId, [i.eventId]]));
@@ -258,6 +268,11 @@ test('a filtered live stream (YARA AND detection = true): flips arrive as create
         ['Filtered_Flip', rule('Filtered_Flip', 'filesize < 2')],
       ],
     );
+    // An indicator whose pattern type changes stops matching the filter: the platform sends a
+    // `delete` carrying the indicator as it now is, no longer YARA.
+    const retyped = stack.opencti.updateIndicator(dormant.internalId, { patternType: 'stix', pattern: "[file:name = 'dormant.exe']" });
+    await stack.applied(dormant.internalId, retyped);
+    assert.deepEqual(stack.vt.rulesets().map((r) => r.name), ['Filtered_Flip']);
     assert.doesNotMatch(stack.starter!.log(), /malformed/);
   } finally {
     await stack.stop();

@@ -50,6 +50,27 @@ test('non-YARA objects, dependency frames and unknown events are ignored', () =>
   assert.equal(interpretFrame('heartbeat', '1-0', '"2025-03-05T08:00:00.000Z"').kind, 'heartbeat');
 });
 
+test('the delete of an indicator that is no longer YARA reaches a running workflow only', () => {
+  // What a stream filtered on YARA sends when an indicator's pattern type changes.
+  const meaning = interpretFrame('delete', '14-0', frame(indicator({ pattern_type: 'stix', pattern: '[file:name = \'x\']' }), { type: 'update' }));
+  assert.deepEqual(meaning, {
+    kind: 'events',
+    events: [
+      {
+        kind: 'delete',
+        streamId: '14-0',
+        source: 'delete',
+        indicator: { internalId: 'd25d3c3c-4c30-473a-859d-8dfb3650b3d1', stixId: 'indicator--3f9c2d7e-8a41-5b6c-9d20-4e7f1a2b3c4d', name: 'ACME_Loader_Strings', pattern: '', detection: false, revoked: false },
+      },
+    ],
+    onlyIfRunning: true,
+  });
+  const yara = interpretFrame('delete', '15-0', frame(indicator()));
+  assert.equal(yara.kind === 'events' && yara.onlyIfRunning, undefined, 'a YARA delete may start a workflow (a ruleset the Python connector made)');
+  assert.equal(interpretFrame('update', '16-0', frame(indicator({ pattern_type: 'stix' }))).kind, 'ignored');
+  assert.equal(interpretFrame('delete', '17-0', frame({ id: 'malware--1', type: 'malware', name: 'x' })).kind, 'ignored');
+});
+
 test('malformed frames say why', () => {
   const notJson = interpretFrame('create', '1-0', '{oops');
   assert.deepEqual(notJson, { kind: 'malformed', reason: 'data is not JSON' });
