@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { IndicatorEvent, IndicatorSnapshot } from '../domain/indicator';
+import { isStreamId } from '../domain/stream-id';
 
 export const OPENCTI_EXTENSION = 'extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba';
 
@@ -133,4 +134,16 @@ export function interpretFrame(event: string, id: string, data: string): FrameMe
   }
   if (events.length === 0) return { kind: 'ignored', reason: `${object.type} is not a YARA indicator` };
   return { kind: 'events', events };
+}
+
+const connectedInfo = z.object({ lastEventId: z.string() }).loose();
+
+/** The stream's last id when the connection opened, from the `connected` frame (§6); undefined when absent or unusable. */
+export function streamLastEventId(data: string): string | undefined {
+  try {
+    const parsed = connectedInfo.safeParse(JSON.parse(data));
+    return parsed.success && isStreamId(parsed.data.lastEventId) ? parsed.data.lastEventId : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -10,7 +10,7 @@ import { isStreamId } from '../domain/stream-id';
 import { INDICATOR_WORKFLOW_TYPE, indicatorEventSignal } from '../workflows/definitions';
 import { INDICATOR_NAME } from '../workflows/search-attributes';
 import { IndicatorDispatcher, type DeliveryOptions } from './dispatcher';
-import { interpretFrame } from './frames';
+import { interpretFrame, streamLastEventId } from './frames';
 import { LiveStream } from './live-stream';
 import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
 import { firstRunState, recoverParameter, replaysEverything, snapshotFloor, stateAfterReset } from './state';
@@ -33,8 +33,6 @@ export interface StarterOptions {
   deliveryTimeoutMs?: number;
   /** First retry delay after 401/410 (it doubles up to a minute). */
   refusedRetryMs?: number;
-  /** After a full snapshot, how long the live tail is read before absent indicators are swept. */
-  sweepGraceMs?: number;
 }
 
 export interface Starter {
@@ -56,7 +54,7 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
   }
 }
 
-export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs, sweepGraceMs }: StarterOptions): Promise<Starter> {
+export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs }: StarterOptions): Promise<Starter> {
   const api = new OpenCtiApi(config.opencti, config.connector);
   let stopped = false;
   const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register());
@@ -103,7 +101,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     const floor = snapshotFloor(from);
     const opened = new StreamWatermark(from.start_from, floor);
     if (floor === undefined || !replaysEverything(from)) return { watermark: opened };
-    const sweep = new SnapshotSweep({ floor, barrier: opened.barrier(floor), listRunning, submit: (events) => dispatcher.submit(events, { onlyIfRunning: true }), log, graceMs: sweepGraceMs });
+    const sweep = new SnapshotSweep({ floor, barrier: opened.barrier(floor), listRunning, submit: (events) => dispatcher.submit(events, { onlyIfRunning: true }), log });
     return { watermark: opened, sweep };
   }
   let { watermark, sweep } = openReplay(state);
@@ -122,8 +120,6 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     if (stream.isPaused() || buffered() < maxBuffered || Date.now() < nextPauseAttempt) return;
     nextPauseAttempt = Date.now() + 1_000;
     if (!watermark.pastSnapshot()) return;
-    // Paused, the stream sends no heartbeat: a sweep waiting for one would hold the position forever.
-    sweep?.runNow();
     const waiting = buffered();
     stream.pause();
     log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: waiting, maxBuffered, resumeFrom: watermark.resumeFrom() });
@@ -138,6 +134,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   }
 
   const onFrame = (event: string, id: string, data: string) => {
+    if (event === 'connected') sweep?.connected(streamLastEventId(data));
     if (!id) return; // frames without an id (`connected`) carry no knowledge and no position
     if (!isStreamId(id)) {
       // Not a position the platform could resume from: neither claimed nor handled.

@@ -8,10 +8,12 @@
  * then its state reset in the UI) appears in neither, so its workflow would keep the ruleset in
  * VirusTotal forever. Absence from a complete snapshot is the only news of that deletion.
  *
- * Safety: the sweep only runs once the snapshot is complete (a frame or heartbeat past the
- * floor), and it holds the saved position at the floor until every "absent" event is with
- * Temporal, so a crash before then replays the snapshot and sweeps again. The "absent" events
- * carry the floor as their stream id: a workflow that already applied a later event ignores them.
+ * Safety: an indicator changed after the recover date is not in the snapshot either; it appears
+ * in the live tail. So the sweep waits until the stream has been read up to where it stood when
+ * the connection opened (the `connected` frame's `lastEventId`), not merely past the snapshot.
+ * It holds the saved position at the floor until every "absent" event is with Temporal, so a
+ * crash before then replays the snapshot and sweeps again. The "absent" events carry the floor as
+ * their stream id: a workflow that already applied a later event ignores them.
  */
 import { ABSENT_FROM_SNAPSHOT, type IndicatorEvent } from '../domain/indicator';
 import type { Logger } from '../common/logger';
@@ -33,15 +35,14 @@ export interface SweepOptions {
   /** Hands the deletes to the running workflows (never starts one). */
   submit: (events: IndicatorEvent[]) => Promise<void>;
   log: Logger;
-  /** After the first live-tail id, how long to keep collecting before sweeping (heartbeats sweep at once). */
-  graceMs?: number;
   retryDelayMs?: (attempt: number) => number;
 }
 
 export class SnapshotSweep {
   private readonly seen = new Set<string>();
   private state: 'collecting' | 'sweeping' | 'done' | 'abandoned' = 'collecting';
-  private graceTimer: NodeJS.Timeout | undefined;
+  /** The stream's last id when the current connection opened: read up to it, the replay is whole. */
+  private readTo: string | undefined;
 
   constructor(private readonly options: SweepOptions) {}
 
@@ -55,29 +56,30 @@ export class SnapshotSweep {
     return this.state === 'collecting' || this.state === 'sweeping';
   }
 
-  /** A frame with an id arrived; once past the floor the snapshot is complete. */
-  observed(id: string, heartbeat: boolean): void {
-    if (this.state !== 'collecting' || compareStreamIds(id, this.options.floor) <= 0) return;
-    // A heartbeat past the floor follows a read of the live tail: most of what changed since the
-    // recover date has been seen, so little is swept only to be recreated by a later live event.
-    if (heartbeat) return this.run();
-    this.graceTimer ??= setTimeout(() => this.run(), this.options.graceMs ?? 5_000);
+  /**
+   * A connection opened; `lastEventId` is the stream's last id then (the `connected` frame's).
+   * Each new connection sets it again: a later target only makes the replay read further.
+   */
+  connected(lastEventId: string | undefined): void {
+    this.readTo = lastEventId;
   }
 
-  /** Sweeps now; only once the snapshot is complete (the stream is about to pause, so no heartbeat comes). */
-  runNow(): void {
-    this.run();
+  /** A frame or heartbeat with an id arrived. */
+  observed(id: string, heartbeat: boolean): void {
+    if (this.state !== 'collecting' || compareStreamIds(id, this.options.floor) <= 0) return;
+    // Past the snapshot, and read up to where the stream stood at connection time. Without that
+    // mark (a platform that does not send it), a heartbeat past the floor is the best sign left.
+    const whole = this.readTo === undefined ? heartbeat : compareStreamIds(id, this.readTo) >= 0;
+    if (whole) this.run();
   }
 
   /** The stream was replaced (another reset) or the starter stops: the position stays held. */
   abandon(): void {
-    clearTimeout(this.graceTimer);
     if (this.pending()) this.state = 'abandoned';
   }
 
   private run(): void {
     if (this.state !== 'collecting') return;
-    clearTimeout(this.graceTimer);
     this.state = 'sweeping';
     void this.sweep();
   }

@@ -54,6 +54,7 @@ export class StreamWatermark {
   private receivedKey: Key | undefined;
   private readonly floorKey: Key | undefined;
   private pendingFrames = 0;
+  private barriers = 0;
   private compactAt = MIN_COMPACT_AT;
   private last: { key: Key; final: boolean } | undefined;
 
@@ -81,19 +82,23 @@ export class StreamWatermark {
    * unclaimed until the work it implies has been handed to Temporal.
    */
   barrier(id: string): FrameTicket {
-    return this.hold(id);
+    return this.hold(id, true);
   }
 
-  private hold(id: string): FrameTicket {
+  private hold(id: string, barrier = false): FrameTicket {
     const entry: Entry = { id, key: keyOf(id), pending: true, heartbeat: false };
     this.push(entry);
-    this.pendingFrames++;
+    // A barrier is no frame: it must not look like work in flight to the back-pressure logic,
+    // or a stream paused behind it could never resume.
+    if (barrier) this.barriers++;
+    else this.pendingFrames++;
     return {
       id,
       done: () => {
         if (!entry.pending) return;
         entry.pending = false;
-        this.pendingFrames--;
+        if (barrier) this.barriers--;
+        else this.pendingFrames--;
       },
     };
   }
@@ -134,7 +139,7 @@ export class StreamWatermark {
 
   /** Frames the watermark still holds (pending ones and those queued behind them): its memory. */
   held(): number {
-    return this.entries.length;
+    return this.entries.length - this.barriers;
   }
 
   private push(entry: Entry): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { interpretFrame, OPENCTI_EXTENSION } from '../../starter/frames';
+import { interpretFrame, OPENCTI_EXTENSION, streamLastEventId } from '../../starter/frames';
 
 function indicator(overrides: Record<string, unknown> = {}, extension: Record<string, unknown> = {}) {
   return {
@@ -103,4 +103,11 @@ test('a merge whose target lacks its pattern still deletes the absorbed indicato
   if (meaning.kind !== 'events') return;
   assert.deepEqual(meaning.events.map((event) => [event.kind, event.indicator.internalId]), [['delete', 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b']]);
   assert.match(meaning.skipped ?? '', /no pattern/);
+});
+
+test('the connected frame tells where the stream stood when the connection opened', () => {
+  assert.equal(streamLastEventId(JSON.stringify({ lastEventId: '1741161720789-3', firstEventId: '0-0', connectionId: 'c1' })), '1741161720789-3');
+  assert.equal(streamLastEventId('{oops'), undefined);
+  assert.equal(streamLastEventId(JSON.stringify({ lastEventId: 'not-an-id' })), undefined);
+  assert.equal(streamLastEventId(JSON.stringify({ connectionId: 'c1' })), undefined);
 });

@@ -23,7 +23,6 @@ function setup(running: RunningIndicator[], options: { failListing?: number; sub
     },
     submit: options.submit ?? (async (events) => void submitted.push(events)),
     log: quiet,
-    graceMs: 60_000,
     retryDelayMs: () => 1,
   });
   return { watermark, sweep, submitted, listings: () => listings };
@@ -59,18 +58,34 @@ test('nothing is swept while the snapshot is still arriving, even on heartbeats'
   assert.equal(sweep.pending(), true);
 });
 
-test('a live-tail frame starts a grace period; a heartbeat or a pause sweeps at once', async () => {
+test('the replay is whole once read up to where the stream stood at connection time', async () => {
   const { sweep, listings } = setup([]);
-  sweep.observed('501-0', false);
+  sweep.connected('900-0');
+  sweep.observed('501-0', true);
+  sweep.observed('899-5', false);
   await settle();
-  assert.equal(listings(), 0, 'still collecting the live tail');
-  sweep.runNow();
+  assert.equal(listings(), 0, 'an indicator changed after the recover date may still be ahead in the live tail');
+  sweep.connected('950-0'); // a reconnection: read further
+  sweep.observed('920-0', true);
+  await settle();
+  assert.equal(listings(), 0);
+  sweep.observed('950-0', false);
   await settle();
   assert.equal(listings(), 1);
-  sweep.runNow();
-  sweep.observed('502-0', true);
+  sweep.observed('960-0', true);
   await settle();
   assert.equal(listings(), 1, 'one sweep per replay');
+});
+
+test('without the connection mark, a heartbeat past the floor is the sign; a frame is not', async () => {
+  const { sweep, listings } = setup([]);
+  sweep.connected(undefined);
+  sweep.observed('501-0', false);
+  await settle();
+  assert.equal(listings(), 0);
+  sweep.observed('502-0', true);
+  await settle();
+  assert.equal(listings(), 1);
 });
 
 test('a failed listing is retried, and the position stays held until it succeeds', async () => {

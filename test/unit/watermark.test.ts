@@ -78,6 +78,8 @@ test('a barrier at the snapshot floor keeps the live tail unclaimed until it is 
   assert.equal(watermark.position(), '0-0', 'the sweep the snapshot calls for is not with Temporal yet');
   assert.equal(watermark.resumeFrom(), '502-0', 'a reconnection still resumes past the snapshot');
   assert.equal(watermark.pastSnapshot(), true);
+  assert.equal(watermark.inFlight(), 0, 'a barrier is no frame in flight: back-pressure must not wait for it');
+  assert.equal(watermark.held(), 2, 'only the live-tail frame and heartbeat queued behind it count');
   barrier.done();
   assert.equal(watermark.position(), '502-0');
   assert.equal(watermark.inFlight(), 0);
