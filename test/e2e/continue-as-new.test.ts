@@ -13,8 +13,8 @@ import { fetchHistories, replayAll, saveHistories } from '../support/histories';
 import { waitFor } from '../support/processes';
 import { Stack } from '../support/stack';
 import { startTestTemporal } from '../support/temporal';
+import { rule } from '../support/yara';
 
-const rule = (name: string, body = 'true') => `rule ${name} {\n  condition:\n    ${body}\n}`;
 const record = process.argv.includes('--record');
 
 let temporal: DevServer;

@@ -3,23 +3,14 @@
  * correct ruleset per indicator that should have one, and nothing else.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { DevServer } from '../../temporal/dev-server';
+import { test } from 'node:test';
 import { waitFor } from '../support/processes';
 import { Stack } from '../support/stack';
-import { startTestTemporal } from '../support/temporal';
+import { useTestTemporal } from '../support/temporal';
+import { rule } from '../support/yara';
 
-const rule = (name: string, body = 'true') => `rule ${name} {\n  condition:\n    ${body}\n}`;
 
-let temporal: DevServer;
-
-before(async () => {
-  temporal = await startTestTemporal();
-});
-
-after(async () => {
-  await temporal?.stop();
-});
+const temporal = useTestTemporal();
 
 /** Exactly the expected rulesets: one per name, with the expected rules, shared; nothing else. */
 function assertExactly(stack: Stack, expected: Map<string, string>): void {
@@ -33,7 +24,7 @@ function assertExactly(stack: Stack, expected: Map<string, string>): void {
 }
 
 test('the worker killed (SIGKILL) with activities in flight, then restarted: exact final state', async () => {
-  const stack = await Stack.start(temporal, { virusTotal: { latencyMs: 150 } });
+  const stack = await Stack.start(temporal(), { virusTotal: { latencyMs: 150 } });
   try {
     await waitFor('the worker to poll', () => stack.worker.log().includes('worker polling'));
     const expected = new Map<string, string>();
@@ -70,7 +61,7 @@ test('the worker killed (SIGKILL) with activities in flight, then restarted: exa
 });
 
 test('429 with Retry-After, 503, 502 with an HTML body and a create that commits then answers 504: no duplicate, nothing lost', async () => {
-  const stack = await Stack.start(temporal);
+  const stack = await Stack.start(temporal());
   try {
     const create = '/intelligence/hunting_rulesets';
     stack.vt.injectFault({ method: 'POST', path: create, status: 504, code: 'DeadlineExceededError', afterCommit: true, times: 3 });
@@ -100,7 +91,7 @@ test('429 with Retry-After, 503, 502 with an HTML body and a create that commits
 });
 
 test('401 from VirusTotal is retried with a loud log, and nothing is dropped', async () => {
-  const stack = await Stack.start(temporal);
+  const stack = await Stack.start(temporal());
   try {
     stack.vt.injectFault({ method: 'POST', path: '/intelligence/hunting_rulesets', status: 401, code: 'WrongCredentialsError', times: 2 });
     const { internalId, eventId } = stack.opencti.createIndicator({ name: 'Auth_Later', pattern: rule('Auth_Later') });

@@ -9,8 +9,8 @@ import type { DevServer } from '../../temporal/dev-server';
 import { waitFor } from '../support/processes';
 import { Stack } from '../support/stack';
 import { startTestTemporal } from '../support/temporal';
+import { rule } from '../support/yara';
 
-const rule = (name: string, body = 'true') => `rule ${name} {\n  condition:\n    ${body}\n}`;
 
 let temporal: DevServer;
 let stack: Stack;

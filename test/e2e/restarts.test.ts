@@ -3,26 +3,17 @@
  * misconfigure the editors. Nothing may hang, duplicate or lose track of a ruleset.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { DevServer } from '../../temporal/dev-server';
+import { test } from 'node:test';
 import { waitFor } from '../support/processes';
 import { Stack } from '../support/stack';
-import { startTestTemporal } from '../support/temporal';
+import { useTestTemporal } from '../support/temporal';
+import { rule } from '../support/yara';
 
-const rule = (name: string, body = 'true') => `rule ${name} {\n  condition:\n    ${body}\n}`;
 
-let temporal: DevServer;
-
-before(async () => {
-  temporal = await startTestTemporal();
-});
-
-after(async () => {
-  await temporal?.stop();
-});
+const temporal = useTestTemporal();
 
 test('after a worker restart, switching detection off and on again makes a fresh ruleset', async () => {
-  const stack = await Stack.start(temporal);
+  const stack = await Stack.start(temporal());
   try {
     const created = stack.opencti.createIndicator({ name: 'Off_And_On', pattern: rule('Off_And_On') });
     const first = await stack.applied(created.internalId, created.eventId);
@@ -40,7 +31,7 @@ test('after a worker restart, switching detection off and on again makes a fresh
 });
 
 test('a running workflow picks up new notification e-mails at its next step', async () => {
-  const stack = await Stack.start(temporal, { env: { VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'patch' } });
+  const stack = await Stack.start(temporal(), { env: { VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'patch' } });
   try {
     const created = stack.opencti.createIndicator({ name: 'New_Emails', pattern: rule('New_Emails') });
     const first = await stack.applied(created.internalId, created.eventId);
@@ -58,7 +49,7 @@ test('a running workflow picks up new notification e-mails at its next step', as
 });
 
 test('editors VirusTotal refuses: the ruleset is kept and tracked, the error names the variable', async () => {
-  const stack = await Stack.start(temporal, { env: { VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: 'no_such_user' } });
+  const stack = await Stack.start(temporal(), { env: { VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: 'no_such_user' } });
   try {
     stack.vt.injectFault({ method: 'POST', path: /\/relationships\/editors$/, status: 400, code: 'InvalidArgumentError', message: 'User "no_such_user" not found', times: Infinity });
     const created = stack.opencti.createIndicator({ name: 'Unshared', pattern: rule('Unshared') });

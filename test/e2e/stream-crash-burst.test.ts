@@ -7,15 +7,14 @@
  * beyond the last event.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { processEnvironment } from '../../config';
 import { compareStreamIds } from '../../domain/stream-id';
 import type { OpenCtiEmulator } from '../../emulators/opencti';
-import type { DevServer } from '../../temporal/dev-server';
 import { waitFor, type RoleProcess } from '../support/processes';
 import { Stack } from '../support/stack';
-import { startTestTemporal } from '../support/temporal';
+import { useTestTemporal } from '../support/temporal';
 
 /** Deterministic, so a failure can be replayed: the seed is in every assertion message. */
 const SEED = Number(processEnvironment().STREAM_BURST_SEED || Date.now() % 100_000);
@@ -120,18 +119,10 @@ class Scenario {
   }
 }
 
-let temporal: DevServer;
-
-before(async () => {
-  temporal = await startTestTemporal();
-});
-
-after(async () => {
-  await temporal?.stop();
-});
+const temporal = useTestTemporal();
 
 test(`a burst of interleaved events, the starter killed twice, a dropped connection and a state reset: VirusTotal exactly as asked (seed ${SEED})`, async () => {
-  const stack = await Stack.start(temporal, { virusTotal: { latencyMs: 5 }, env: { CONNECTOR_LOG_LEVEL: 'debug' } });
+  const stack = await Stack.start(temporal(), { virusTotal: { latencyMs: 5 }, env: { CONNECTOR_LOG_LEVEL: 'debug' } });
   const starters: RoleProcess[] = [stack.starter!];
   const next = random(SEED);
   const scenario = new Scenario(stack.opencti, next);

@@ -10,24 +10,15 @@ import { after, before, describe, test } from 'node:test';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { IndicatorEvent } from '../../domain/indicator';
 import { compareStreamIds } from '../../domain/stream-id';
-import type { DevServer } from '../../temporal/dev-server';
 import type { IndicatorWorkflowState } from '../../workflows/definitions';
 import { waitFor } from '../support/processes';
 import { Stack } from '../support/stack';
-import { startTestTemporal } from '../support/temporal';
+import { useTestTemporal } from '../support/temporal';
+import { rule } from '../support/yara';
 
-const rule = (name: string, body = 'true') => `rule ${name} {\n  condition:\n    ${body}\n}`;
 const TOKEN = 'opencti-test-token';
 
-let temporal: DevServer;
-
-before(async () => {
-  temporal = await startTestTemporal();
-});
-
-after(async () => {
-  await temporal?.stop();
-});
+const temporal = useTestTemporal();
 
 /** The connector state OpenCTI holds, parsed. */
 function savedState(stack: Stack): { start_from?: string; recover_until?: string | false } | undefined {
@@ -62,7 +53,7 @@ describe('one starter through a series of stream faults', () => {
   let stack: Stack;
 
   before(async () => {
-    stack = await Stack.start(temporal, {
+    stack = await Stack.start(temporal(), {
       env: { CONNECTOR_LIVE_STREAM_WATCHDOG_SECONDS: '3', CONNECTOR_LIVE_STREAM_WITH_INFERENCES: 'true' },
     });
     await waitFor('the starter to connect', () => stack.opencti.connections() === 1);
@@ -244,7 +235,7 @@ describe('one starter through a series of stream faults', () => {
 });
 
 test('a filtered live stream (YARA AND detection = true): flips arrive as create and delete frames', async () => {
-  const stack = await Stack.start(temporal, { opencti: { filterDetection: true } });
+  const stack = await Stack.start(temporal(), { opencti: { filterDetection: true } });
   try {
     const flipping = stack.opencti.createIndicator({ name: 'Filtered_Flip', pattern: rule('Filtered_Flip') });
     const dormant = stack.opencti.createIndicator({ name: 'Filtered_Dormant', pattern: rule('Filtered_Dormant'), detection: false });
@@ -280,7 +271,7 @@ test('a filtered live stream (YARA AND detection = true): flips arrive as create
 });
 
 test('a replay of a deleted indicator restarts its finished workflow: the ruleset comes back only until the replay reaches the deletion', async () => {
-  const stack = await Stack.start(temporal);
+  const stack = await Stack.start(temporal());
   try {
     await waitFor('the starter to connect', () => stack.opencti.connections() === 1);
     const before = stack.opencti.lastEventId() ?? '0-0';
@@ -317,7 +308,7 @@ test('a replay of a deleted indicator restarts its finished workflow: the rulese
 });
 
 test('a state reset while the connector is stopped: indicators deleted meanwhile lose their rulesets, the others are untouched', async () => {
-  const stack = await Stack.start(temporal);
+  const stack = await Stack.start(temporal());
   try {
     const keep = stack.opencti.createIndicator({ name: 'Stopped_Keep', pattern: rule('Stopped_Keep') });
     const gone = stack.opencti.createIndicator({ name: 'Stopped_Gone', pattern: rule('Stopped_Gone') });
@@ -375,7 +366,7 @@ async function pythonConnectorLeft(stack: Stack, state: Record<string, unknown>)
 
 test('after the switch from the Python connector, its rulesets go when their indicators lose detection, are revoked, deleted or merged away', async () => {
   const made: Record<string, { internalId: string; id: string }> = {};
-  const stack = await Stack.start(temporal, {
+  const stack = await Stack.start(temporal(), {
     starter: false,
     // What the Python connector left: indicators it handled, each with the ruleset it made.
     prepare: ({ opencti, vt }) => {
@@ -411,7 +402,7 @@ test('after the switch from the Python connector, its rulesets go when their ind
 });
 
 test('a state left by an older pycti connector (legacy keys) is where the stream resumes', async () => {
-  const stack = await Stack.start(temporal, { starter: false });
+  const stack = await Stack.start(temporal(), { starter: false });
   try {
     const old = stack.opencti.createIndicator({ name: 'Handled_By_Python', pattern: rule('Handled_By_Python') });
     await pythonConnectorLeft(stack, { connectorLastEventId: old.eventId, connectorStartTime: '2020-01-01T00:00:00Z' });

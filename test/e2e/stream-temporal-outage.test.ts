@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { compareStreamIds } from '../../domain/stream-id';
-import type { DevServer } from '../../temporal/dev-server';
 import { waitFor } from '../support/processes';
 import { Stack } from '../support/stack';
-import { startTestTemporal } from '../support/temporal';
+import { useTestTemporal } from '../support/temporal';
 
 const rule = (name: string) => `rule ${name} {\n  condition:\n    true\n}`;
 
@@ -59,19 +58,11 @@ class CuttableProxy {
   }
 }
 
-let temporal: DevServer;
-
-before(async () => {
-  temporal = await startTestTemporal();
-});
-
-after(async () => {
-  await temporal?.stop();
-});
+const temporal = useTestTemporal();
 
 test('Temporal unreachable: nothing claimed past the undelivered, the stream paused when the buffer is full, nothing lost', async () => {
-  const proxy = await CuttableProxy.start(temporal.address);
-  const stack = await Stack.start(temporal, { starter: false, env: { CONNECTOR_MAX_BUFFERED_EVENTS: '30', CONNECTOR_MAX_IN_FLIGHT_EVENTS: '4' } });
+  const proxy = await CuttableProxy.start(temporal().address);
+  const stack = await Stack.start(temporal(), { starter: false, env: { CONNECTOR_MAX_BUFFERED_EVENTS: '30', CONNECTOR_MAX_IN_FLIGHT_EVENTS: '4' } });
   const savedStart = () => {
     const raw = stack.opencti.connectorState(stack.connectorId);
     return raw ? (JSON.parse(raw) as { start_from: string }).start_from : undefined;

@@ -4,31 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { DevServer } from '../../temporal/dev-server';
 import { waitFor } from '../support/processes';
 import { Stack } from '../support/stack';
-import { startTestTemporal } from '../support/temporal';
+import { useTestTemporal } from '../support/temporal';
+import { rule } from '../support/yara';
 
-const rule = (name: string, body = 'true') => `rule ${name} {\n  condition:\n    ${body}\n}`;
 const users = [
   { apiKey: 'vt-test-key', user: 'connector' },
   { apiKey: 'colleague-key', user: 'colleague' },
 ];
 
-let temporal: DevServer;
-
-before(async () => {
-  temporal = await startTestTemporal();
-});
-
-after(async () => {
-  await temporal?.stop();
-});
+const temporal = useTestTemporal();
 
 describe('update mode patch', () => {
   let stack: Stack;
   before(async () => {
-    stack = await Stack.start(temporal, { env: { VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'patch' } });
+    stack = await Stack.start(temporal(), { env: { VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'patch' } });
   });
   after(() => stack?.stop());
 
@@ -62,7 +53,7 @@ describe('drop-in replacement: adopting the Python connector\'s rulesets', () =>
   let sharedId: string;
   before(async () => {
     // Rulesets that exist before the connector starts, as the Python connector and a colleague left them.
-    stack = await Stack.start(temporal, {
+    stack = await Stack.start(temporal(), {
       virusTotal: { users },
       prepare: ({ vt }) => {
         // Decoys share the name (and so its words) but not the rules: the lookup must read every page.
@@ -100,7 +91,7 @@ describe('drop-in replacement: adopting the Python connector\'s rulesets', () =>
 describe('adoption turned off', () => {
   test('VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING=false creates a new ruleset', async () => {
     let legacy = { id: '' };
-    const stack = await Stack.start(temporal, {
+    const stack = await Stack.start(temporal(), {
       env: { VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING: 'false' },
       prepare: ({ vt }) => {
         legacy = vt.seedRuleset({ owner: 'connector', name: 'Not_Adopted', rules: rule('Not_Adopted') });
@@ -119,7 +110,7 @@ describe('adoption turned off', () => {
 
 describe('drift repair', () => {
   test('a ruleset deleted or edited by hand is put back at the next check', async () => {
-    const stack = await Stack.start(temporal, { env: { VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: '2s' } });
+    const stack = await Stack.start(temporal(), { env: { VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: '2s' } });
     try {
       const created = stack.opencti.createIndicator({ name: 'Drifting', pattern: rule('Drifting') });
       const state = await stack.applied(created.internalId, created.eventId);

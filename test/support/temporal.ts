@@ -1,6 +1,7 @@
 /**
  * A real Temporal dev server for tests (never a mock), started once per test file.
  */
+import { after, before } from 'node:test';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { processEnvironment } from '../../config';
 import { resolveTemporalCli } from '../../temporal/cli';
@@ -25,4 +26,22 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
   return bundle;
+}
+
+/**
+ * One dev server for the whole test file, started before its first test and stopped after the
+ * last. For files whose own hooks need no particular order with it.
+ */
+export function useTestTemporal(): () => DevServer {
+  let server: DevServer | undefined;
+  before(async () => {
+    server = await startTestTemporal();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error('the test Temporal server is not started (use it inside a test or hook)');
+    return server;
+  };
 }
