@@ -48,7 +48,14 @@ export class SnapshotSweep {
 
   /** An indicator the replay mentioned (snapshot or live tail): it is not absent. */
   saw(internalId: string): void {
-    this.seen.add(internalId);
+    // Once swept (or abandoned) the set is no longer read: keeping every id the stream ever
+    // carries would only grow the starter's memory.
+    if (this.pending()) this.seen.add(internalId);
+  }
+
+  /** How many indicator ids are kept (memory; the set is cleared once the sweep is done). */
+  remembered(): number {
+    return this.seen.size;
   }
 
   /** Whether the position is still held for the sweep. */

@@ -112,3 +112,12 @@ test('an abandoned sweep (a new reset, a stop) never lifts the barrier', async (
   await settle();
   assert.equal(watermark.position(), '0-0', 'a restart must replay the snapshot and sweep again');
 });
+
+test('after the sweep, the ids the stream carries are no longer kept', async () => {
+  const { sweep } = setup([]);
+  sweep.observed('501-0', true);
+  await settle();
+  assert.equal(sweep.pending(), false);
+  for (let i = 0; i < 1000; i++) sweep.saw(`later-${i}`);
+  assert.equal(sweep.remembered(), 0);
+});
