@@ -4,6 +4,7 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { logStartupNotes } from '../common/startup';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { startStarter } from '../starter/run';
 import { createWorker } from '../worker/run';
@@ -12,6 +13,7 @@ import { startEmbeddedTemporal } from './embedded-temporal';
 async function main(): Promise<void> {
   const config = loadOrExit('all');
   const log = createLogger(config.logLevel, { role: 'connector' });
+  logStartupNotes(config, log);
   const server = config.temporal.address ? undefined : await startEmbeddedTemporal(config.temporal, log);
   const address = config.temporal.address ?? server!.address;
   if (server?.uiUrl) process.stdout.write(`Temporal Web UI: ${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows\n`);

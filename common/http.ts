@@ -117,3 +117,16 @@ export async function readBodyBounded(response: Response, maxBytes: number): Pro
 export async function discardBody(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => undefined);
 }
+
+/** The proxy settings as they may be logged: origins only, never the proxy's credentials. */
+export function describeProxy(proxy: ProxySettings | undefined): Record<string, string | undefined> {
+  const origin = (value: string | undefined) => {
+    if (!value) return undefined;
+    try {
+      return new URL(value).origin;
+    } catch {
+      return '(unparsable)';
+    }
+  };
+  return { httpsProxy: origin(proxy?.httpsProxy), httpProxy: origin(proxy?.httpProxy), noProxy: proxy?.noProxy || undefined };
+}

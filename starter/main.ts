@@ -3,12 +3,14 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { logStartupNotes } from '../common/startup';
 import { connectClient } from '../temporal/connection';
 import { startStarter } from './run';
 
 async function main(): Promise<void> {
   const config = loadOrExit('starter');
   const log = createLogger(config.logLevel, { role: 'starter' });
+  logStartupNotes(config, log);
   if (!config.temporal.address) {
     log.error('TEMPORAL_ADDRESS is required for npm run starter (npm start runs an embedded server instead)');
     process.exit(78);

@@ -4,6 +4,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { StarterConfig } from '../config/load';
+import { createHttpClient } from '../common/http';
 import type { Logger } from '../common/logger';
 import { indicatorWorkflowId, internalIdOfWorkflowId, type IndicatorEvent } from '../domain/indicator';
 import { isStreamId } from '../domain/stream-id';
@@ -55,7 +56,9 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
 }
 
 export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs }: StarterOptions): Promise<Starter> {
-  const api = new OpenCtiApi(config.opencti, config.connector);
+  // One way out to OpenCTI (proxy, OPENCTI_SSL_VERIFY) for the GraphQL calls and the stream alike.
+  const openCtiHttp = createHttpClient({ proxy: config.network.proxy, verifyTls: config.opencti.sslVerify ?? true });
+  const api = new OpenCtiApi(config.opencti, config.connector, openCtiHttp.fetch);
   let stopped = false;
   const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register());
   const remembered = parseConnectorState(remote);
@@ -173,6 +176,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   const stream = new LiveStream({
     url: `${config.opencti.url}/stream/${encodeURIComponent(config.connector.liveStreamId)}`,
     token: config.opencti.token,
+    fetch: openCtiHttp.fetch,
     listenDelete: config.connector.listenDelete,
     noDependencies: config.connector.noDependencies,
     withInferences: config.connector.withInferences,

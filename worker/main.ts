@@ -3,12 +3,14 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { logStartupNotes } from '../common/startup';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { createWorker } from './run';
 
 async function main(): Promise<void> {
   const config = loadOrExit('worker');
   const log = createLogger(config.logLevel, { role: 'worker' });
+  logStartupNotes(config, log);
   if (!config.temporal.address) {
     log.error('TEMPORAL_ADDRESS is required for npm run worker (npm start runs an embedded server instead)');
     process.exit(78);
