@@ -3,7 +3,7 @@
  * and classifies failures; what to do about a failure is decided by the activities.
  */
 import { z } from 'zod';
-import { BodyTooLargeError, createHttpClient, discardBody, formatBytes, isRedirect, readBodyBounded, type FetchFunction } from '../common/http';
+import { BodyTooLargeError, createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, readBodyBounded, type FetchFunction } from '../common/http';
 import type { Editor } from '../domain/ruleset';
 
 /**
@@ -171,8 +171,8 @@ export class VirusTotalClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
-      throw new VirusTotalError(`${method} ${shown}: ${reason}`, 'transient');
+      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : describeFetchError(error);
+      throw new VirusTotalError(this.redact(`${method} ${shown}: ${reason}`), 'transient');
     }
     if (isRedirect(response)) {
       await discardBody(response);

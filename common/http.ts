@@ -130,3 +130,34 @@ export function describeProxy(proxy: ProxySettings | undefined): Record<string, 
   };
   return { httpsProxy: origin(proxy?.httpsProxy), httpProxy: origin(proxy?.httpProxy), noProxy: proxy?.noProxy || undefined };
 }
+
+/** TLS verification failures: the fix is a CA to trust, not a retry. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * What went wrong with a request that got no answer, in words an operator can act on: undici's
+ * own message is "fetch failed", the reason is in its cause.
+ */
+export function describeFetchError(error: unknown, tlsHint = 'add its CA with NODE_EXTRA_CA_CERTS'): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return error.message;
+  const chain: Array<Error & { code?: unknown }> = [];
+  for (let at: unknown = error; at instanceof Error && chain.length < 5; at = (at as Error & { cause?: unknown }).cause) chain.push(at);
+  const untrusted = chain.find((link) => typeof link.code === 'string' && UNTRUSTED_CERTIFICATE.has(link.code));
+  if (untrusted) return `the server's TLS certificate is not trusted (${untrusted.message}; ${String(untrusted.code)}): ${tlsHint}`;
+  const parts: string[] = [];
+  for (const link of chain) {
+    const code = typeof link.code === 'string' && !link.message.includes(link.code) ? ` (${link.code})` : '';
+    if (!parts.some((part) => part.startsWith(link.message))) parts.push(`${link.message}${code}`);
+  }
+  return parts.join(': ');
+}

@@ -6,9 +6,10 @@
  * connection is closed) and resumed, which is how the starter bounds what it buffers.
  */
 import { EventSource, type EventSourceFetchInit } from 'eventsource';
-import { createHttpClient, discardBody, formatBytes, isRedirect, type FetchFunction } from '../common/http';
+import { createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, type FetchFunction } from '../common/http';
 import type { Logger } from '../common/logger';
 import { limitFrames, MAX_FRAME_BYTES, type OversizedFrame } from './frame-limit';
+import { OPENCTI_TLS_HINT } from './opencti-api';
 
 export interface StreamPosition {
   from?: string;
@@ -190,7 +191,14 @@ export class LiveStream {
       headers.set('cache-control', 'no-cache');
       // A redirect would carry the token to whatever host it names: it reaches the library as
       // a non-200 answer, which fails the connection, and is reported as a configuration error.
-      const response = await this.fetch(input, { ...init, headers, redirect: 'manual' });
+      let response: Response;
+      try {
+        response = await this.fetch(input, { ...init, headers, redirect: 'manual' });
+      } catch (error) {
+        // The library would only say "fetch failed"; an abort must stay an abort for it.
+        if ((error as Error).name === 'AbortError') throw error;
+        throw new Error(describeFetchError(error, OPENCTI_TLS_HINT));
+      }
       if (isRedirect(response)) {
         const location = response.headers.get('location');
         try {

@@ -3,8 +3,11 @@
  * connector alive in OpenCTI and stores its stream position (the connector state).
  */
 import { z } from 'zod';
-import { BodyTooLargeError, createHttpClient, discardBody, formatBytes, isRedirect, readBodyBounded, type FetchFunction } from '../common/http';
+import { BodyTooLargeError, createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, readBodyBounded, type FetchFunction } from '../common/http';
 import type { ConnectorSettings, OpenCtiSettings } from '../config/load';
+
+/** What to do about an OpenCTI certificate this process does not trust. */
+export const OPENCTI_TLS_HINT = 'add its CA with NODE_EXTRA_CA_CERTS, or set OPENCTI_SSL_VERIFY=false to accept it unchecked';
 
 /** Largest GraphQL answer read: the connector's own mutations answer a few hundred bytes. */
 export const MAX_GRAPHQL_ANSWER_BYTES = 16 * 1024 * 1024;
@@ -75,14 +78,19 @@ export class OpenCtiApi {
 
   private async call(query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
     const endpoint = `${this.opencti.url}/graphql`;
-    const response = await this.fetch(endpoint, {
-      method: 'POST',
-      // A redirect would carry the token to whatever host it names.
-      redirect: 'manual',
-      headers: { authorization: `Bearer ${this.opencti.token}`, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    let response: Response;
+    try {
+      response = await this.fetch(endpoint, {
+        method: 'POST',
+        // A redirect would carry the token to whatever host it names.
+        redirect: 'manual',
+        headers: { authorization: `Bearer ${this.opencti.token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new Error(`OpenCTI GraphQL request failed: ${describeFetchError(error, OPENCTI_TLS_HINT)}`);
+    }
     if (isRedirect(response)) {
       await discardBody(response);
       let target = 'another location';
