@@ -246,13 +246,18 @@ export class LiveStream {
     const at = frame.frameId ?? `after:${this.lastGoodId ?? ''}`;
     this.oversizedRepeats = at === this.lastOversizedAt ? this.oversizedRepeats + 1 : 0;
     this.lastOversizedAt = at;
-    this.options.log.error(`a live-stream frame is larger than ${formatBytes(maxFrameBytes)}; dropped the connection without reading it`, {
+    this.options.log.error(`a live-stream frame is larger than ${formatBytes(maxFrameBytes)}; dropped the connection instead of reading it whole`, {
       frameId: frame.frameId,
       lastGoodId: this.lastGoodId,
       bytesRead: frame.bytesRead,
       repeats: this.oversizedRepeats,
     });
-    this.options.onOversizedFrame?.(this.lastGoodId, frame.frameId);
+    try {
+      this.options.onOversizedFrame?.(this.lastGoodId, frame.frameId);
+    } catch (error) {
+      // The reconnection below must happen whatever the caller's handler did.
+      this.options.log.error('handling an oversized live-stream frame failed', { frameId: frame.frameId, error: (error as Error).message });
+    }
     if (!this.running || this.paused) return;
     const delay = jitter(Math.min(this.options.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(this.oversizedRepeats, 10)));
     this.reconnectTimer = setTimeout(() => {
