@@ -24,6 +24,7 @@ import type { LivehuntActivities, LivehuntSettings } from '../activities/livehun
 import { INVALID_RULE } from '../domain/failures';
 import { ABSENT_FROM_SNAPSHOT, wantsRuleset, type IndicatorEvent, type IndicatorSnapshot } from '../domain/indicator';
 import { sameContent, type RulesetContent } from '../domain/ruleset';
+import { MAX_SEARCH_ATTRIBUTE_BYTES, truncateUtf8 } from '../domain/limits';
 import { compareStreamIds } from '../domain/stream-id';
 import {
   indicatorEventSignal,
@@ -96,7 +97,9 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   function publish(status: IndicatorStatus, reason: string): void {
     state.status = status;
     state.reason = reason;
-    const name = state.indicator?.name ?? '';
+    // Cut to fit Temporal's search attribute limit: a value over it would make the server end the
+    // workflow that holds the ruleset. The full name stays in the state.
+    const name = truncateUtf8(state.indicator?.name ?? '', MAX_SEARCH_ATTRIBUTE_BYTES);
     const ruleset = state.ruleset?.id ?? '';
     if (published.name === name && published.ruleset === ruleset && published.status === status) return;
     upsertSearchAttributes([
@@ -159,6 +162,14 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
       }
       if (event.kind === 'delete') return remove('deleted', deletionReason(event.source));
       return remove('inactive', event.indicator.revoked ? 'indicator revoked' : 'detection is false');
+    }
+    if (event.indicator.patternRefused) {
+      // Never sent to VirusTotal (the starter did not even carry it); a later pattern goes through.
+      state.lastError = { message: event.indicator.patternRefused, streamId: event.streamId };
+      const kept = state.ruleset ? ' (the previous one stays active)' : '';
+      log.warn('rule not sent to VirusTotal; waiting for a fixed pattern', { internalId: state.internalId, error: event.indicator.patternRefused });
+      publish('invalid-rule', `rule not sent to VirusTotal${kept}: ${event.indicator.patternRefused}`);
+      return;
     }
     const desired = desiredContent(event.indicator, settings);
     if (!state.ruleset) return create(desired, settings.adoptExisting, event.streamId);
