@@ -26,6 +26,8 @@ export type IndicatorStatus =
 export interface OwnedRuleset {
   id: string;
   content: RulesetContent;
+  /** Only in `state` query answers for large rules: `content.rules` was left out, it is `indicator.pattern`. */
+  rulesSameAsPattern?: true;
 }
 
 export interface IndicatorWorkflowState {
@@ -46,7 +48,13 @@ export interface IndicatorWorkflowState {
 export interface IndicatorWorkflowInput {
   internalId: string;
   /** Set when the workflow continues as new: the state and queue of the previous run. */
-  carried?: { state: IndicatorWorkflowState; queue: IndicatorEvent[]; reapplyRequested?: boolean };
+  carried?: {
+    state: IndicatorWorkflowState;
+    queue: IndicatorEvent[];
+    reapplyRequested?: boolean;
+    /** The indicator's pattern was left out of `state` because it is the ruleset's rules text. */
+    patternIsRules?: boolean;
+  };
 }
 
 export const QUARANTINE_WORKFLOW_TYPE = 'quarantineWorkflow';

@@ -24,7 +24,7 @@ import type { LivehuntActivities, LivehuntSettings } from '../activities/livehun
 import { INVALID_RULE } from '../domain/failures';
 import { ABSENT_FROM_SNAPSHOT, wantsRuleset, type IndicatorEvent, type IndicatorSnapshot } from '../domain/indicator';
 import { sameContent, type RulesetContent } from '../domain/ruleset';
-import { MAX_SEARCH_ATTRIBUTE_BYTES, truncateUtf8 } from '../domain/limits';
+import { MAX_SEARCH_ATTRIBUTE_BYTES, truncateUtf8, utf8Length } from '../domain/limits';
 import { compareStreamIds } from '../domain/stream-id';
 import {
   indicatorEventSignal,
@@ -54,6 +54,44 @@ const local = proxyLocalActivities<LivehuntActivities>({ startToCloseTimeout: '1
 /** Workflow versioning: the release of the Python connector's rulesets was added later; runs that started before replay without it. */
 const RELEASE_LEGACY_RULESETS = 'release-legacy-rulesets';
 
+/** Workflow versioning: queued events are applied before continuing as new (see the loop). */
+const DRAIN_BEFORE_CONTINUE_AS_NEW = 'drain-before-continue-as-new';
+
+type Carried = NonNullable<IndicatorWorkflowInput['carried']>;
+
+/**
+ * The next run's input. The indicator's pattern is usually the ruleset's rules text: it is carried
+ * once, so that a pattern near VirusTotal's 1 MiB limit still fits Temporal's 2 MiB payload limit.
+ */
+function pack(state: IndicatorWorkflowState, queue: IndicatorEvent[], reapplyRequested: boolean): Carried {
+  const carried = { ...state, queued: queue.length };
+  const patternIsRules = state.indicator !== undefined && state.ruleset !== undefined && state.indicator.pattern === state.ruleset.content.rules;
+  if (patternIsRules) carried.indicator = { ...state.indicator!, pattern: '' };
+  return { state: carried, queue: [...queue], reapplyRequested, ...(patternIsRules ? { patternIsRules } : {}) };
+}
+
+function unpack(carried: Carried | undefined): IndicatorWorkflowState | undefined {
+  if (!carried) return undefined;
+  const { state } = carried;
+  if (carried.patternIsRules && state.indicator && state.ruleset) state.indicator = { ...state.indicator, pattern: state.ruleset.content.rules };
+  return state;
+}
+
+/** Past this, a rules text equal to the indicator's pattern is left out of the `state` query's answer. */
+const LARGE_RULES_BYTES = 256 * 1024;
+
+/**
+ * The `state` query's answer. A query answer is a payload too: with a large pattern it holds the
+ * rules once (in `indicator.pattern`), and `ruleset.rulesSameAsPattern` says so.
+ */
+function view(state: IndicatorWorkflowState, queued: number): IndicatorWorkflowState {
+  const { indicator, ruleset } = state;
+  if (indicator && ruleset && ruleset.content.rules === indicator.pattern && indicator.pattern.length > LARGE_RULES_BYTES / 4 && utf8Length(indicator.pattern) > LARGE_RULES_BYTES) {
+    return { ...state, queued, ruleset: { ...ruleset, content: { ...ruleset.content, rules: '' }, rulesSameAsPattern: true } };
+  }
+  return { ...state, queued };
+}
+
 export interface IndicatorWorkflowResult {
   internalId: string;
   status: IndicatorStatus;
@@ -69,7 +107,7 @@ export interface IndicatorWorkflowOptions {
 
 export async function indicatorWorkflow(input: IndicatorWorkflowInput & IndicatorWorkflowOptions): Promise<IndicatorWorkflowResult> {
   const queue: IndicatorEvent[] = [...(input.carried?.queue ?? [])];
-  const state: IndicatorWorkflowState = input.carried?.state ?? {
+  const state: IndicatorWorkflowState = unpack(input.carried) ?? {
     internalId: input.internalId,
     status: 'pending',
     reason: 'waiting for the first event',
@@ -86,7 +124,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   setHandler(reapplySignal, () => {
     reapplyRequested = true;
   });
-  setHandler(stateQuery, () => ({ ...state, queued: queue.length }));
+  setHandler(stateQuery, () => view(state, queue.length));
 
   // Read before each step, so a configuration change (e-mails, update mode...) reaches running
   // workflows at their next event or check, not years later.
@@ -281,10 +319,14 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
 
     const limit = input.continueAsNewAfterEvents;
     if (workflowInfo().continueAsNewSuggested || (limit !== undefined && appliedThisRun >= limit)) {
+      // Apply what arrived meanwhile first: the next run's input then carries no queued pattern
+      // beside the ruleset's (each up to 1 MiB, against Temporal's 2 MiB payload limit). Versioned:
+      // runs recorded before it continued as new with their queue.
+      if (queue.length > 0 && patched(DRAIN_BEFORE_CONTINUE_AS_NEW)) continue;
       await condition(allHandlersFinished);
       await continueAsNew<typeof indicatorWorkflow>({
         internalId: state.internalId,
-        carried: { state: { ...state, queued: queue.length }, queue: [...queue], reapplyRequested },
+        carried: pack(state, queue, reapplyRequested),
         continueAsNewAfterEvents: limit,
       });
     }
