@@ -18,7 +18,7 @@ export type ClientName = 'pycti6' | 'pycti7' | 'vtpy';
 export function clientPython(t: TestContext, name: ClientName): string | undefined {
   const python = path.join(ROOT, '.venv-clients', name, 'bin', 'python');
   if (existsSync(python)) return python;
-  const fix = 'run `bash test/support/clients/provision.sh`';
+  const fix = 'run `npm run provision-clients`';
   if (processEnvironment()['CI']) throw new Error(`.venv-clients/${name} is missing and CI is set: ${fix} before the tests`);
   t.skip(`.venv-clients/${name} is not provisioned (${fix} to run this test)`);
   return undefined;
