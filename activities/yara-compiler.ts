@@ -69,13 +69,18 @@ export function parseDiagnostic(code: string, report: string): YaraDiagnostic {
   const lines = report.split('\n');
   const title = (lines[0] ?? '').replace(/^(?:error|warning)\[[^\]]*\]:\s*/, '').trim() || code;
   const position = /-->\s*line:(\d+):(\d+)/.exec(report);
-  // The label follows the first run of carets (errors) or dashes (warnings) under the source line.
-  const label = lines.map((line) => /^\s*\d*\s*\|\s*[\^-]+\s+(.+)$/.exec(line)?.[1]).find((text) => text !== undefined);
+  // Under the source line (a line with no number before its bar), carets mark the primary span (dashes the secondary ones, and the only
+  // ones in a warning); its label is the text after the last run of them on that line.
+  const labelAfter = (marker: RegExp) =>
+    lines.map((line) => (/^\s*\|/.test(line) ? marker.exec(line)?.[1] : undefined)).find((text) => text !== undefined);
+  const label = labelAfter(/\^+\s+([^\^|]+)$/) ?? labelAfter(/-+\s+([^|]+)$/);
+  const note = /^\s*= note:\s*(.+)$/m.exec(report)?.[1];
+  const shown = [label?.trim(), note ? `note: ${note.trim()}` : undefined].filter(Boolean).join('; ');
   return {
     code,
     title,
     ...(position ? { line: Number(position[1]), column: Number(position[2]) } : {}),
-    ...(label ? { label: label.trim() } : {}),
+    ...(shown ? { label: shown } : {}),
   };
 }
 

@@ -46,6 +46,15 @@ export interface PrepareOptions {
 
 const MAX_ERRORS_SHOWN = 5;
 
+/**
+ * The order in which match types are tried when the rules do not say. A URL ruleset sees the
+ * URL's domain and IP address too, and a domain ruleset the IP address (`vt.net.domain` compiles
+ * for url and domain, `vt.net.ip` for all three), so the narrowest network type that compiles is
+ * what the author meant: a rule on `vt.net.domain` hunts domains. File comes first: a rule without
+ * `vt.net` compiles for every type and was written for files.
+ */
+export const MATCH_TYPE_PREFERENCE: readonly MatchObjectType[] = ['file', 'ip_address', 'domain', 'url'];
+
 function refusal(what: string, errors: YaraDiagnostic[]): RuleRefused {
   const shown = errors.slice(0, MAX_ERRORS_SHOWN).map(describeDiagnostic).join('; ');
   const more = errors.length > MAX_ERRORS_SHOWN ? ` (and ${errors.length - MAX_ERRORS_SHOWN} more)` : '';
@@ -84,9 +93,20 @@ export function restrictToNewFiles(text: string, source: YaraSource): string {
   return source.imports.includes('vt') ? out : `import "vt"\n${out}`;
 }
 
-/** The errors to report when no match type compiles: those of the type with the fewest. */
+/** YARA-X's code for a `vt` field the match type does not have (e.g. `vt.net` in a file ruleset). */
+const WRONG_MATCH_TYPE = 'E100';
+
+/**
+ * The errors to report when no match type compiles: those of the type the author most likely
+ * meant, the one with the fewest wrong-match-type errors, then the fewest errors (a typo in a
+ * URL rule is reported as the typo, not as "vt.net is not supported for files").
+ */
 function closest(verdicts: Array<[MatchObjectType, Extract<CompileVerdict, { status: 'refused' }>]>) {
-  return verdicts.reduce((best, candidate) => (candidate[1].errors.length < best[1].errors.length ? candidate : best));
+  const score = ([, verdict]: (typeof verdicts)[number]) => [verdict.errors.filter((e) => e.code === WRONG_MATCH_TYPE).length, verdict.errors.length];
+  return verdicts.reduce((best, candidate) => {
+    const [a, b] = [score(candidate), score(best)];
+    return a[0]! < b[0]! || (a[0] === b[0] && a[1]! < b[1]!) ? candidate : best;
+  });
 }
 
 /** Chooses the match type, restricts to new files if asked, and compiles what will be sent. */
@@ -106,7 +126,7 @@ export function prepareRules(pattern: string, options: PrepareOptions, compiler:
   let checked = true;
   let warnings: YaraDiagnostic[] = [];
   const refused: Array<[MatchObjectType, Extract<CompileVerdict, { status: 'refused' }>]> = [];
-  for (const type of explicit ? [explicit] : MATCH_OBJECT_TYPES) {
+  for (const type of explicit ? [explicit] : MATCH_TYPE_PREFERENCE) {
     const verdict = compiler.compile(pattern, type);
     if (verdict.status === 'unknown') {
       checked = false;
@@ -119,7 +139,7 @@ export function prepareRules(pattern: string, options: PrepareOptions, compiler:
     }
     refused.push([type, verdict]);
   }
-  if (checked && refused.length === (explicit ? 1 : MATCH_OBJECT_TYPES.length)) {
+  if (checked && refused.length === (explicit ? 1 : MATCH_TYPE_PREFERENCE.length)) {
     const [type, verdict] = closest(refused);
     throw refusal(explicit ? `(${type} ruleset, set by ${MATCH_TYPE_META})` : `(${type} ruleset; no match type compiles it)`, verdict.errors);
   }

@@ -92,9 +92,8 @@ function tokenize(text: string): Token[] {
     }
     if (skipComment()) continue;
     const prev = tokens[tokens.length - 1];
-    // Where an operand follows `=` (a string definition or a meta value) or `matches`, a slash
-    // opens a regular expression and a brace a hex string; elsewhere they are operators and blocks.
-    const operandExpected = prev !== undefined && ((prev.kind === 'punct' && prev.value === '=') || (prev.kind === 'ident' && prev.value === 'matches'));
+    // After `=` (a pattern definition), a brace opens a hex string; elsewhere it is a block.
+    const afterEquals = prev !== undefined && prev.kind === 'punct' && prev.value === '=';
     if (c === '"') {
       let value = '';
       let j = i + 1;
@@ -114,7 +113,8 @@ function tokenize(text: string): Token[] {
       i = j + 1;
       continue;
     }
-    if (c === '/' && operandExpected) {
+    // A slash that does not open a comment opens a regular expression: YARA divides with `\`.
+    if (c === '/') {
       let j = i + 1;
       let inClass = false;
       for (;;) {
@@ -139,7 +139,7 @@ function tokenize(text: string): Token[] {
       i = j;
       continue;
     }
-    if (c === '{' && operandExpected) {
+    if (c === '{' && afterEquals) {
       const start = i;
       const startLine = line;
       i++;
