@@ -122,10 +122,17 @@ export function createYaraCompiler(options: YaraCompilerOptions = {}): YaraCompi
     compile(source, matchObjectType) {
       const yarax = ready();
       if (!yarax) return { status: 'unknown', reason: unavailable ?? 'unavailable' };
-      const result = yarax.validate(source, {
-        features: [matchObjectType],
-        ...(matchObjectType === 'file' ? { defineVariables: LEGACY_FILE_VARIABLES } : {}),
-      });
+      let result: ReturnType<YaraXBinding['validate']>;
+      try {
+        result = yarax.validate(source, {
+          features: [matchObjectType],
+          ...(matchObjectType === 'file' ? { defineVariables: LEGACY_FILE_VARIABLES } : {}),
+        });
+      } catch (error) {
+        // The binding reports rule errors as data; a throw is its own failure, not the rule's:
+        // VirusTotal judges this one rather than the activity failing on every retry.
+        return { status: 'unknown', reason: `YARA-X failed on this text: ${(error as Error).message.split('\n')[0]}` };
+      }
       const warnings = result.warnings.map((w) => parseDiagnostic(w.code, w.message));
       if (result.errors.length === 0) return { status: 'compiled', warnings };
       return { status: 'refused', errors: result.errors.map((e) => parseDiagnostic(e.code, e.message)), warnings };

@@ -83,6 +83,17 @@ describe('YARA-X compiler', () => {
     assert.equal(parseDiagnostic('E009', report).label, 'this identifier has not been declared');
   });
 
+  test('a binding that throws on a text answers unknown for that text, not an exception', () => {
+    const throwing = createYaraCompiler({
+      load: () => ({
+        validate: () => {
+          throw new Error('internal error\nbacktrace');
+        },
+      }),
+    });
+    assert.deepEqual(throwing.compile('rule r { condition: true }', 'file'), { status: 'unknown', reason: 'YARA-X failed on this text: internal error' });
+  });
+
   test('a binding that cannot load answers unknown, and says so once', () => {
     const told: string[] = [];
     let loads = 0;
