@@ -73,6 +73,20 @@ describe('rules checked before sending; network rulesets', () => {
     assert.equal(stack.rulesetsNamed('Bad_Host_Domains')[0]?.match_object_type, 'domain');
   });
 
+  test('a file rule edited into a URL rule is recreated as a url ruleset', async () => {
+    const created = stack.opencti.createIndicator({ name: 'Turns_Url', pattern: rule('Turns_Url', 'filesize < 1MB') });
+    await stack.applied(created.internalId, created.eventId);
+    assert.equal(stack.rulesetsNamed('Turns_Url')[0]?.match_object_type, 'file');
+    const urlRule = 'import "vt"\nrule Turns_Url {\n  condition:\n    vt.net.url.raw contains "/login"\n}';
+    const eventId = stack.opencti.updateIndicator(created.internalId, { pattern: urlRule });
+    const state = await stack.applied(created.internalId, eventId);
+    assert.equal(state.status, 'active');
+    const rulesets = stack.rulesetsNamed('Turns_Url');
+    assert.equal(rulesets.length, 1);
+    assert.equal(rulesets[0]?.match_object_type, 'url');
+    assert.equal(rulesets[0]?.rules, urlRule);
+  });
+
   test("the compiler's warnings are kept in the state and do not block", async () => {
     const pattern = 'rule Slow_One {\n  strings:\n    $a = /a.*/\n  condition:\n    $a\n}';
     const created = stack.opencti.createIndicator({ name: 'Slow_One', pattern });
@@ -80,6 +94,39 @@ describe('rules checked before sending; network rulesets', () => {
     assert.equal(state.status, 'active');
     assert.deepEqual(state.ruleset?.content.compiled?.warnings, ['slow_pattern at line 3, column 5: slow pattern (this pattern may slow down the scan)']);
     assert.match(stack.worker.log(), /the YARA-X compiler warns about the rule/);
+  });
+});
+
+describe('update mode patch', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await Stack.start(temporal(), { env: { VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'patch' } });
+  });
+  after(() => stack?.stop());
+
+  test('an edit into a URL rule patches the ruleset in place with its new match_object_type', async () => {
+    const created = stack.opencti.createIndicator({ name: 'Patched_Url', pattern: rule('Patched_Url', 'filesize < 1MB') });
+    const first = await stack.applied(created.internalId, created.eventId);
+    const urlRule = 'import "vt"\nrule Patched_Url {\n  condition:\n    vt.net.url.raw contains "/login"\n}';
+    const eventId = stack.opencti.updateIndicator(created.internalId, { pattern: urlRule });
+    const state = await stack.applied(created.internalId, eventId);
+    assert.equal(state.status, 'active');
+    assert.equal(state.ruleset?.id, first.ruleset?.id, 'same ruleset');
+    const [ruleset] = stack.rulesetsNamed('Patched_Url');
+    assert.equal(ruleset?.match_object_type, 'url');
+    assert.equal(ruleset?.rules, urlRule);
+  });
+
+  test('an invalid edit costs no request and the previous rule stays', async () => {
+    const created = stack.opencti.createIndicator({ name: 'Stays_Valid', pattern: rule('Stays_Valid', 'filesize < 1MB') });
+    await stack.applied(created.internalId, created.eventId);
+    stack.vt.clearRequests();
+    const eventId = stack.opencti.updateIndicator(created.internalId, { pattern: 'import "pe"\nrule Stays_Valid { condition: pe.no_such_field == 1 }' });
+    const state = await stack.applied(created.internalId, eventId);
+    assert.equal(state.status, 'invalid-rule');
+    assert.match(state.lastError?.message ?? '', /E008 at line 2, column 34: unknown field or method `no_such_field`/);
+    assert.deepEqual(stack.vt.requests(), []);
+    assert.equal(stack.rulesetsNamed('Stays_Valid')[0]?.rules, rule('Stays_Valid', 'filesize < 1MB'));
   });
 });
 
