@@ -69,7 +69,7 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
    * What VirusTotal is to hold for this content, checked by the compiler. A rule it refuses
    * fails the step exactly as VirusTotal's 400 would (permanent for this pattern), before any request.
    */
-  function prepare(internalId: string, content: RulesetContent): PreparedRules {
+  function prepare(internalId: string, content: RulesetContent, { quiet = false } = {}): PreparedRules {
     let prepared: PreparedRules;
     try {
       prepared = prepareRules(content.rules, { newFilesOnly: settings.newFilesOnly }, compiler);
@@ -78,7 +78,8 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
       log.warn('rule refused before sending it to VirusTotal', { internalId, error: error.message });
       throw ApplicationFailure.create({ message: error.message, type: INVALID_RULE, nonRetryable: true, details: ['yara-x'] });
     }
-    if (prepared.warnings.length > 0) log.warn('the YARA-X compiler warns about the rule (sent anyway)', { internalId, warnings: prepared.warnings });
+    // Periodic checks stay quiet: the warnings were said when the rule was sent.
+    if (prepared.warnings.length > 0 && !quiet) log.warn('the YARA-X compiler warns about the rule (sent anyway)', { internalId, warnings: prepared.warnings });
     return prepared;
   }
 
@@ -262,7 +263,7 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
     async verifyRuleset(input: { internalId: string; rulesetId: string; content: RulesetContent }): Promise<VerifyOutcome> {
       let prepared: PreparedRules;
       try {
-        prepared = prepare(input.internalId, input.content);
+        prepared = prepare(input.internalId, input.content, { quiet: true });
       } catch (error) {
         // A rule accepted once and refused now (a stricter compiler) cannot be put back either.
         if (error instanceof ApplicationFailure && error.type === INVALID_RULE) return { status: 'rejected' as const, message: error.message };
