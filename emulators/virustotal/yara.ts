@@ -7,6 +7,7 @@
 // `number_of_rules`.
 
 import { createYaraCompiler, describeDiagnostic, type MatchObjectType } from '../../activities/yara-compiler';
+import { scanYara } from '../../activities/yara-source';
 
 export type YaraCheck = { ok: true; ruleNames: string[] } | { ok: false; line: number; message: string };
 
@@ -269,6 +270,12 @@ const RULE_HEADER = /(?:^|[^\w$#@!.])(?:(?:private|global)\s+)*rule\s+([A-Za-z_]
 
 /** Rule names for `rule_names` / `number_of_rules`; tolerant of text the checker rejects. */
 export function ruleNames(text: string): string[] {
+  // The connector's scanner reads YARA as YARA-X lexes it (a slash always opens a regex).
+  try {
+    return scanYara(text).rules.map((rule) => rule.name);
+  } catch {
+    // not YARA it can follow: the forgiving paths below
+  }
   const checked = checkYara(text);
   if (checked.ok) return checked.ruleNames;
   const withoutComments = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
