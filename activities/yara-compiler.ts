@@ -6,6 +6,7 @@
  *
  * Also used by the VirusTotal emulator, which must refuse exactly what VirusTotal refuses.
  */
+
 /** What a Livehunt ruleset hunts. YARA-X calls the same distinction "features". */
 export const MATCH_OBJECT_TYPES = ['file', 'url', 'domain', 'ip_address'] as const;
 export type MatchObjectType = (typeof MATCH_OBJECT_TYPES)[number];
