@@ -172,16 +172,19 @@ function listRulesets(ctx: ApiContext, req: ApiRequest): Answer {
 
 function createRuleset(ctx: ApiContext, req: ApiRequest): Answer {
   const attrs = parseCreateBody(req.body);
-  ctx.validator.validate(attrs.rules);
+  ctx.validator.validate(attrs.rules, attrs.match_object_type ?? 'file');
   const created = ctx.store.create(req.caller.user, attrs);
   return json(200, { data: rulesetObject(created, req.base) });
 }
 
 function patchRuleset(ctx: ApiContext, req: ApiRequest, id: string): Answer {
   // Visibility first: an invisible id is a 404 whatever the body says.
-  ctx.store.find(id, req.caller);
+  const current = ctx.store.find(id, req.caller);
   const patch = parsePatchBody(req.body, id);
-  if (patch.rules !== undefined) ctx.validator.validate(patch.rules);
+  // A new match type is checked against the rules the ruleset will then hold.
+  if (patch.rules !== undefined || patch.match_object_type !== undefined) {
+    ctx.validator.validate(patch.rules ?? current.rules, patch.match_object_type ?? current.match_object_type);
+  }
   const updated = ctx.store.update(id, req.caller, patch);
   return json(200, { data: rulesetObject(updated, req.base) });
 }
