@@ -74,7 +74,7 @@ export function parseDiagnostic(code: string, report: string): YaraDiagnostic {
   // ones in a warning); its label is the text after the last run of them on that line.
   const labelAfter = (marker: RegExp) =>
     lines.map((line) => (/^\s*\|/.test(line) ? marker.exec(line)?.[1] : undefined)).find((text) => text !== undefined);
-  const label = labelAfter(/\^+\s+([^\^|]+)$/) ?? labelAfter(/-+\s+([^|]+)$/);
+  const label = labelAfter(/\^+\s+([^^|]+)$/) ?? labelAfter(/-+\s+([^|]+)$/);
   const note = /^\s*= note:\s*(.+)$/m.exec(report)?.[1];
   const shown = [label?.trim(), note ? `note: ${note.trim()}` : undefined].filter(Boolean).join('; ');
   return {

@@ -114,7 +114,7 @@ export async function startOpenCtiEmulator(opts: OpenCtiEmulatorOptions = {}): P
     if (path === '/stream' || path.startsWith('/stream/')) {
       const delayMatch = /^\/stream\/connection\/([^/]+)\/?$/.exec(path);
       if (delayMatch?.[1] !== undefined && req.method === 'POST') {
-        let body: unknown = {};
+        let body: unknown;
         try {
           body = JSON.parse((await readBody(req)) || '{}');
         } catch {

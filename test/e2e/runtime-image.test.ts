@@ -74,7 +74,7 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
     execFileSync(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 5 * 60_000 });
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${String(stdout ?? '')}${String(stderr ?? '')}`);
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${String(stdout ?? '')}${String(stderr ?? '')}`, { cause: error });
   }
 }
 
@@ -191,7 +191,7 @@ before(async () => {
 
 after(async () => {
   for (const { child } of processes) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(processes.map(({ child }) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+  await Promise.all(processes.map(({ child }) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve())));
   await Promise.all([opencti?.close(), vt?.close()]);
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
