@@ -8,5 +8,9 @@ import type { Logger } from './logger';
 
 export function logStartupNotes(config: { warnings: string[]; network: NetworkSettings }, log: Logger): void {
   for (const warning of config.warnings) log.warn(warning);
-  if (usesProxy(config.network.proxy)) log.info('HTTP requests to OpenCTI and VirusTotal go through a proxy (Temporal connections do not)', describeProxy(config.network.proxy));
+  if (usesProxy(config.network.proxy))
+    log.info(
+      'HTTP requests to OpenCTI and VirusTotal go through a proxy (Temporal connections do not)',
+      describeProxy(config.network.proxy),
+    );
 }

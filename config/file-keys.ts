@@ -40,7 +40,9 @@ const PYCTI_KEYS_IGNORED = [
   'CONNECTOR_VALIDATE_BEFORE_IMPORT',
 ];
 
-const SCHEMA_KEYS = [commonSchema, networkSchema, openCtiSchema, connectorSchema, virusTotalSchema, temporalSchema].flatMap((schema) => Object.keys(schema.shape));
+const SCHEMA_KEYS = [commonSchema, networkSchema, openCtiSchema, connectorSchema, virusTotalSchema, temporalSchema].flatMap((schema) =>
+  Object.keys(schema.shape),
+);
 
 export const KNOWN_FILE_KEYS: ReadonlySet<string> = new Set([...SCHEMA_KEYS, ...TEMPORAL_SDK_KEYS, ...PYCTI_KEYS_IGNORED]);
 
@@ -88,7 +90,14 @@ function leaves(document: unknown, prefix: string[] = []): Array<{ path: string;
   for (const [key, value] of Object.entries(document as Record<string, unknown>)) {
     const at = [...prefix, key];
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) found.push(...leaves(value, at));
-    else found.push({ path: at.join('.'), name: at.join('_').toUpperCase().replace(/[^A-Z0-9]+/g, '_') });
+    else
+      found.push({
+        path: at.join('.'),
+        name: at
+          .join('_')
+          .toUpperCase()
+          .replace(/[^A-Z0-9]+/g, '_'),
+      });
   }
   return found;
 }

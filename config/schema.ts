@@ -205,6 +205,7 @@ export const virusTotalSchema = z.object({
   // Every check reads each ruleset: under a minute it would spend the quota on reads.
   VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: duration('24h', 60_000, true),
   VIRUSTOTAL_LIVEHUNT_RULESET_LIMIT: integer(100, 1, 1_000_000),
+  VIRUSTOTAL_LIVEHUNT_NEW_FILES_ONLY: flag(false),
 });
 
 export const temporalSchema = z.object({

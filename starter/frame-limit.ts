@@ -34,7 +34,11 @@ export function frameIdOf(head: string): string | undefined {
  * `body` with every frame bounded to `maxBytes`; `onOversized` is told (once) when a frame
  * passes it, before the shortened body ends.
  */
-export function limitFrames(body: ReadableStream<Uint8Array>, maxBytes: number, onOversized: (frame: OversizedFrame) => void): ReadableStream<Uint8Array> {
+export function limitFrames(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  onOversized: (frame: OversizedFrame) => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let frameBytes = 0;
   let atLineStart = true;

@@ -197,7 +197,7 @@ export class LiveStream {
       } catch (error) {
         // The library would only say "fetch failed"; an abort must stay an abort for it.
         if ((error as Error).name === 'AbortError') throw error;
-        throw new Error(describeFetchError(error, OPENCTI_TLS_HINT));
+        throw new Error(describeFetchError(error, OPENCTI_TLS_HINT), { cause: error });
       }
       if (isRedirect(response)) {
         const location = response.headers.get('location');

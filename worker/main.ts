@@ -19,11 +19,10 @@ async function main(): Promise<void> {
   // Installed before anything can wait: a stop signal during start-up ends it (exit 0).
   const signals = handleStopSignals(log);
   let worker;
-  let closeConnections = async () => undefined as void;
+  let closeConnections: () => Promise<void>;
   try {
     log.info('connecting to Temporal', { address: config.temporal.address });
     const { connection, namespace } = await untilAborted(connectWorker(config.temporal), signals.startup);
-    closeConnections = () => connection.close();
     const client = await untilAborted(connectClient(config.temporal), signals.startup);
     closeConnections = async () => {
       await client.connection.close();

@@ -37,10 +37,12 @@ describe('through a forward proxy', () => {
     assert.ok(hosts.includes(new URL(stack.vt.url).host), `VirusTotal through the proxy: ${hosts.join(', ')}`);
     assert.ok(hosts.includes(new URL(stack.opencti.url).host), `OpenCTI through the proxy: ${hosts.join(', ')}`);
     assert.ok(!hosts.includes(temporal().address), `Temporal never through the proxy: ${hosts.join(', ')}`);
-    assert.ok(proxy.seen.every((entry) => entry.proxyAuthorization !== undefined), 'the proxy credentials went along');
+    assert.ok(
+      proxy.seen.every((entry) => entry.proxyAuthorization !== undefined),
+      'the proxy credentials went along',
+    );
     const logs = `${stack.worker.log()}\n${stack.starter!.log()}`;
     assert.match(logs, /go through a proxy/);
     assert.ok(!logs.includes('proxy-pass'), 'proxy credentials never logged');
   });
-
 });

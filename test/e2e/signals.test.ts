@@ -54,7 +54,10 @@ async function stopWhen(process: RoleProcess, ready: RegExp, signal: NodeJS.Sign
   await waitFor(`${process.role} to reach ${ready}`, () => ready.test(process.log()), 60_000);
   process.child.kill(signal);
   // Generous: the point is that it exits at all (before, it retried forever or died by the signal).
-  const code = await Promise.race([process.exit(), new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+  const code = await Promise.race([
+    process.exit(),
+    new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000)),
+  ]);
   if (code === 'still running') {
     await process.kill('SIGKILL');
     assert.fail(`${process.role} ignored ${signal}:\n${process.log()}`);
@@ -62,7 +65,11 @@ async function stopWhen(process: RoleProcess, ready: RegExp, signal: NodeJS.Sign
   return code;
 }
 
-for (const [role, signal] of [['starter', 'SIGTERM'], ['app', 'SIGINT'], ['app', 'SIGTERM']] as const) {
+for (const [role, signal] of [
+  ['starter', 'SIGTERM'],
+  ['app', 'SIGINT'],
+  ['app', 'SIGTERM'],
+] as const) {
   test(`${role}: ${signal} while registering with an unreachable OpenCTI stops it (exit ${EXIT_STOPPED})`, async () => {
     const process = RoleProcess.start(role, environment(temporal().address));
     const code = await stopWhen(process, /registering the connector in OpenCTI failed; retrying/, signal);

@@ -59,22 +59,42 @@ test('URLs with a user name or password are refused, naming the variable and nev
 
 test('the ChangeMe placeholder is refused however it is spelt', () => {
   for (const spelling of ['ChangeMe', 'changeme', 'CHANGEME', ' changeMe ']) {
-    const problems = envProblems({ ...valid, OPENCTI_TOKEN: spelling, VIRUSTOTAL_LIVEHUNT_TOKEN: spelling, CONNECTOR_LIVE_STREAM_ID: spelling, VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: `user1,${spelling.trim()}` });
+    const problems = envProblems({
+      ...valid,
+      OPENCTI_TOKEN: spelling,
+      VIRUSTOTAL_LIVEHUNT_TOKEN: spelling,
+      CONNECTOR_LIVE_STREAM_ID: spelling,
+      VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: `user1,${spelling.trim()}`,
+    });
     for (const name of ['OPENCTI_TOKEN', 'VIRUSTOTAL_LIVEHUNT_TOKEN', 'CONNECTOR_LIVE_STREAM_ID', 'VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS']) {
-      assert.ok(problems.some((problem) => problem.startsWith(`${name}: `) && /placeholder/.test(problem)), `${name} with ${JSON.stringify(spelling)}:\n${problems.join('\n')}`);
+      assert.ok(
+        problems.some((problem) => problem.startsWith(`${name}: `) && /placeholder/.test(problem)),
+        `${name} with ${JSON.stringify(spelling)}:\n${problems.join('\n')}`,
+      );
     }
   }
 });
 
 test('an unknown config.yml key is an error naming it and the closest known key', () => {
   const problems = withFile(
-    ['opencti:', '  url: http://opencti:8080', '  tokn: abc', 'virustotal_livehunt:', '  update_mod: patch', 'something_else:', '  entirely: 1'],
+    [
+      'opencti:',
+      '  url: http://opencti:8080',
+      '  tokn: abc',
+      'virustotal_livehunt:',
+      '  update_mod: patch',
+      'something_else:',
+      '  entirely: 1',
+    ],
     (file) => problemsOf(() => loadConfig('all', { env: valid, configFile: file })),
   );
   const text = problems.join('\n');
   assert.equal(problems.length, 3, text);
   assert.match(text, /opencti\.tokn: is not a setting of this connector \(did you mean opencti\.token\?\)/);
-  assert.match(text, /virustotal_livehunt\.update_mod: is not a setting of this connector \(did you mean virustotal_livehunt\.update_mode\?\)/);
+  assert.match(
+    text,
+    /virustotal_livehunt\.update_mod: is not a setting of this connector \(did you mean virustotal_livehunt\.update_mode\?\)/,
+  );
   assert.match(text, /something_else\.entirely: is not a setting of this connector$/m);
   assert.ok(!text.includes('abc'), 'values are not echoed');
 });
@@ -105,10 +125,23 @@ test('the environment is not checked for unknown names (it is full of other prog
 
 test('the verify interval is at least a minute, or 0 to disable', () => {
   for (const bad of ['1ms', '59s', '0.5']) {
-    assert.match(envProblems({ ...valid, VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: bad }).join('\n'), /^VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: must be at least 1 minute, or 0 to disable$/m, bad);
+    assert.match(
+      envProblems({ ...valid, VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: bad }).join('\n'),
+      /^VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: must be at least 1 minute, or 0 to disable$/m,
+      bad,
+    );
   }
-  for (const [good, ms] of [['0', 0], ['1m', 60_000], ['60', 60_000], ['24h', 86_400_000]] as const) {
-    assert.equal(loadConfig('worker', { env: { ...valid, VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: good }, configFile: false }).virusTotal.verifyIntervalMs, ms, good);
+  for (const [good, ms] of [
+    ['0', 0],
+    ['1m', 60_000],
+    ['60', 60_000],
+    ['24h', 86_400_000],
+  ] as const) {
+    assert.equal(
+      loadConfig('worker', { env: { ...valid, VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: good }, configFile: false }).virusTotal.verifyIntervalMs,
+      ms,
+      good,
+    );
   }
 });
 
@@ -122,16 +155,34 @@ test('any CONNECTOR_SCOPE is accepted; one nobody would set on purpose is a star
   assert.equal(odd.connector.scope, 'stix');
   assert.equal(odd.warnings.length, 1);
   assert.match(odd.warnings[0]!, /CONNECTOR_SCOPE is "stix"/);
-  assert.deepEqual(loadConfig('worker', { env: { ...valid, CONNECTOR_SCOPE: 'stix' }, configFile: false }).warnings, [], 'the worker does not read it');
+  assert.deepEqual(
+    loadConfig('worker', { env: { ...valid, CONNECTOR_SCOPE: 'stix' }, configFile: false }).warnings,
+    [],
+    'the worker does not read it',
+  );
 });
 
 test('proxy variables: lowercase wins, host:port is accepted, a bad value is named without being echoed', () => {
   const config = loadConfig('all', {
-    env: { ...valid, HTTPS_PROXY: 'http://upper:3128', https_proxy: 'http://lower:3128', HTTP_PROXY: 'proxy.corp:8080', NO_PROXY: 'localhost,.corp' },
+    env: {
+      ...valid,
+      HTTPS_PROXY: 'http://upper:3128',
+      https_proxy: 'http://lower:3128',
+      HTTP_PROXY: 'proxy.corp:8080',
+      NO_PROXY: 'localhost,.corp',
+    },
     configFile: false,
   });
-  assert.deepEqual(config.network.proxy, { httpsProxy: 'http://lower:3128', httpProxy: 'http://proxy.corp:8080', noProxy: 'localhost,.corp' });
-  assert.deepEqual(loadConfig('worker', { env: valid, configFile: false }).network.proxy, { httpsProxy: undefined, httpProxy: undefined, noProxy: undefined });
+  assert.deepEqual(config.network.proxy, {
+    httpsProxy: 'http://lower:3128',
+    httpProxy: 'http://proxy.corp:8080',
+    noProxy: 'localhost,.corp',
+  });
+  assert.deepEqual(loadConfig('worker', { env: valid, configFile: false }).network.proxy, {
+    httpsProxy: undefined,
+    httpProxy: undefined,
+    noProxy: undefined,
+  });
   const problems = envProblems({ ...valid, HTTPS_PROXY: 'http://user:pa ss@[bad' });
   assert.match(problems.join('\n'), /^HTTPS_PROXY: must be a proxy URL/m);
   assert.ok(!problems.join('\n').includes('pa ss'));
@@ -203,7 +254,10 @@ function environmentOf(compose: string): Record<string, string> {
 /** What an operator does first: put real values where the placeholders are. */
 function replacePlaceholders(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(env).map(([key, value]) => [key, value !== 'ChangeMe' ? value : key === 'CONNECTOR_ID' ? '60c69785-82d4-4fea-9c49-cc44b7324055' : `real-${key.toLowerCase()}`]),
+    Object.entries(env).map(([key, value]) => [
+      key,
+      value !== 'ChangeMe' ? value : key === 'CONNECTOR_ID' ? '60c69785-82d4-4fea-9c49-cc44b7324055' : `real-${key.toLowerCase()}`,
+    ]),
   );
 }
 
@@ -216,14 +270,20 @@ for (const [what, compose, scope] of [
     assert.equal(env.CONNECTOR_SCOPE, scope);
     const asShipped = problemsOf(() => loadConfig('all', { env, configFile: false }));
     for (const name of ['OPENCTI_TOKEN', 'CONNECTOR_ID', 'CONNECTOR_LIVE_STREAM_ID', 'VIRUSTOTAL_LIVEHUNT_TOKEN']) {
-      assert.ok(asShipped.some((problem) => problem.startsWith(`${name}: `)), `${name} refused as shipped`);
+      assert.ok(
+        asShipped.some((problem) => problem.startsWith(`${name}: `)),
+        `${name} refused as shipped`,
+      );
     }
     const config = loadConfig('all', { env: replacePlaceholders(env), configFile: false });
     assert.equal(config.connector.scope, scope);
     assert.deepEqual(config.warnings, []);
     assert.equal(config.opencti.url, 'http://localhost');
     assert.equal(config.connector.listenDelete, true);
-    assert.deepEqual(config.virusTotal.editors, [{ type: 'user', id: 'user1' }, { type: 'user', id: 'user2' }]);
+    assert.deepEqual(config.virusTotal.editors, [
+      { type: 'user', id: 'user1' },
+      { type: 'user', id: 'user2' },
+    ]);
     assert.ok(config.virusTotal.notificationEmails.length >= 1);
   });
 }

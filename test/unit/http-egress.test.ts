@@ -26,7 +26,13 @@ import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy';
 import { waitFor } from '../support/processes';
 
 const ROOT = path.resolve(__dirname, '../..');
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silent };
+const silent: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silent,
+};
 
 let opencti: OpenCtiEmulator;
 let vt: VirusTotalEmulator;
@@ -112,14 +118,20 @@ test("a proxy's credentials in its URL are sent to the proxy, and a refusal (407
   const guarded = await startForwardProxy({ requireAuth: 'alice:s3cret' });
   try {
     const withCredentials = createHttpClient({ proxy: { httpProxy: `http://alice:s3cret@127.0.0.1:${guarded.port}` } });
-    assert.equal(await new VirusTotalClient({ apiUrl: vt.url, apiKey: 'vt-test-key', fetch: withCredentials.fetch }).currentUser(), 'connector');
+    assert.equal(
+      await new VirusTotalClient({ apiUrl: vt.url, apiKey: 'vt-test-key', fetch: withCredentials.fetch }).currentUser(),
+      'connector',
+    );
     assert.equal(guarded.seen[0]?.proxyAuthorization, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
 
     const without = createHttpClient({ proxy: { httpProxy: guarded.url } });
-    await assert.rejects(new VirusTotalClient({ apiUrl: vt.url, apiKey: 'vt-test-key', fetch: without.fetch }).currentUser(), (error: Error) => {
-      assert.match(error.message, /407/);
-      return true;
-    });
+    await assert.rejects(
+      new VirusTotalClient({ apiUrl: vt.url, apiKey: 'vt-test-key', fetch: without.fetch }).currentUser(),
+      (error: Error) => {
+        assert.match(error.message, /407/);
+        return true;
+      },
+    );
     await Promise.all([withCredentials.close(), without.close()]);
   } finally {
     await guarded.close();
@@ -135,22 +147,44 @@ let tlsUrl: string;
 
 async function startTlsFront(): Promise<void> {
   tlsDir = mkdtempSync(path.join(tmpdir(), 'opencti-tls-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-    '-keyout', path.join(tlsDir, 'key.pem'), '-out', path.join(tlsDir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      path.join(tlsDir, 'key.pem'),
+      '-out',
+      path.join(tlsDir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   // TLS in front of the emulator, as a reverse proxy terminates it in front of OpenCTI.
   const upstream = new URL(opencti.url);
-  tlsFront = createHttpsServer({ key: readFileSync(path.join(tlsDir, 'key.pem')), cert: readFileSync(path.join(tlsDir, 'cert.pem')) }, (request, response) => {
-    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(response);
-    });
-    forward.on('error', () => response.destroy());
-    response.on('close', () => forward.destroy());
-    request.pipe(forward);
-  });
+  tlsFront = createHttpsServer(
+    { key: readFileSync(path.join(tlsDir, 'key.pem')), cert: readFileSync(path.join(tlsDir, 'cert.pem')) },
+    (request, response) => {
+      const forward = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      forward.on('error', () => response.destroy());
+      response.on('close', () => forward.destroy());
+      request.pipe(forward);
+    },
+  );
   await new Promise<void>((resolve) => tlsFront.listen(0, '127.0.0.1', resolve));
   tlsUrl = `https://127.0.0.1:${(tlsFront.address() as AddressInfo).port}`;
 }

@@ -203,7 +203,9 @@ test('live stream: a 700 MB line is not buffered; the connection is dropped nami
     assert.equal(line.fields?.lastGoodId, '2-0');
     const sent = await bigWritten!;
     const growth = peak - baseline;
-    process.stdout.write(`# rss baseline ${Math.round(baseline / MiB)} MiB, peak ${Math.round(peak / MiB)} MiB, server wrote ${Math.round(sent / MiB)} MiB of the 700 MiB line\n`);
+    process.stdout.write(
+      `# rss baseline ${Math.round(baseline / MiB)} MiB, peak ${Math.round(peak / MiB)} MiB, server wrote ${Math.round(sent / MiB)} MiB of the 700 MiB line\n`,
+    );
     assert.ok(sent < 100 * MiB, `the server should have been cut off early, it wrote ${Math.round(sent / MiB)} MiB`);
     assert.ok(growth < 200 * MiB, `RSS grew by ${Math.round(growth / MiB)} MiB`);
   } finally {
@@ -239,7 +241,10 @@ test('live stream: without the caller moving past it, the same oversized frame i
   try {
     stream.start();
     await waitFor('three attempts', () => requests.length >= 3, 20_000);
-    assert.deepEqual(calls.slice(0, 2), [['1-0', '2-0'], ['1-0', '2-0']]);
+    assert.deepEqual(calls.slice(0, 2), [
+      ['1-0', '2-0'],
+      ['1-0', '2-0'],
+    ]);
     const repeats = log.lines.filter((entry) => /larger than 1 KiB/.test(entry.message)).map((entry) => entry.fields?.repeats);
     assert.deepEqual(repeats.slice(0, 2), [0, 1]);
   } finally {

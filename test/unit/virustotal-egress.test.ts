@@ -49,7 +49,12 @@ for (const status of [301, 302, 303, 307, 308]) {
     try {
       arrivals.length = 0;
       const client = new VirusTotalClient({ apiUrl: `${redirecting.url}/api/v3`, apiKey: KEY });
-      for (const call of [() => client.createRuleset(RULESET), () => client.getRuleset('abc'), () => client.deleteRuleset('abc'), () => client.currentUser()]) {
+      for (const call of [
+        () => client.createRuleset(RULESET),
+        () => client.getRuleset('abc'),
+        () => client.deleteRuleset('abc'),
+        () => client.currentUser(),
+      ]) {
         const error = await failureOf(call());
         assert.equal(error.kind, 'redirect');
         assert.equal(error.status, status);
@@ -61,7 +66,11 @@ for (const status of [301, 302, 303, 307, 308]) {
 
       // The activity is retried loudly, never failed for good: the operator fixes the URL.
       const lines: string[] = [];
-      const failure = toActivityFailure(await failureOf(client.getRuleset('abc')), createLogger('debug', {}, (line) => lines.push(line)), { what: 'read a ruleset' });
+      const failure = toActivityFailure(
+        await failureOf(client.getRuleset('abc')),
+        createLogger('debug', {}, (line) => lines.push(line)),
+        { what: 'read a ruleset' },
+      );
       assert.ok(failure instanceof ApplicationFailure);
       assert.equal(failure.nonRetryable, false);
       assert.equal(failure.type, 'VirusTotalRedirect');
@@ -92,7 +101,9 @@ test('a 400 MB answer without Content-Length is cut at the bound while it stream
     assert.ok(sent < 64 * MiB, `the server should have been cut off early, it wrote ${Math.round(sent / MiB)} MiB`);
     // Generous: the bound is 16 MiB of bytes, held once as text; reading all of it took ~1.6 GB.
     const growth = peak - baseline;
-    process.stdout.write(`# rss baseline ${Math.round(baseline / MiB)} MiB, peak ${Math.round(peak / MiB)} MiB, server wrote ${Math.round(sent / MiB)} MiB\n`);
+    process.stdout.write(
+      `# rss baseline ${Math.round(baseline / MiB)} MiB, peak ${Math.round(peak / MiB)} MiB, server wrote ${Math.round(sent / MiB)} MiB\n`,
+    );
     assert.ok(growth < 150 * MiB, `RSS grew by ${Math.round(growth / MiB)} MiB`);
   } finally {
     await huge.close();
@@ -144,7 +155,11 @@ for (const retryAfter of ['99999999', new Date(Date.now() + 10 * 365 * 86_400_00
       assert.equal(error.kind, 'quota');
       assert.equal(error.retryAfterMs, MAX_RETRY_AFTER_MS);
       assert.equal(MAX_RETRY_AFTER_MS, 120_000);
-      const failure = toActivityFailure(error, createLogger('error', {}, () => undefined), { what: 'create a ruleset', sendsRules: true });
+      const failure = toActivityFailure(
+        error,
+        createLogger('error', {}, () => undefined),
+        { what: 'create a ruleset', sendsRules: true },
+      );
       assert.ok(failure instanceof ApplicationFailure);
       assert.equal(failure.nextRetryDelay, MAX_RETRY_AFTER_MS);
     } finally {
