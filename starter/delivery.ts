@@ -82,16 +82,24 @@ export class TemporalDelivery {
   }
 
   /** Records an event Temporal refused for good in the quarantine workflow; never throws for what the event holds. */
-  async quarantine(event: IndicatorEvent, reason: string): Promise<void> {
-    const { client, taskQueue } = this.options;
-    const entry: QuarantineEntry = {
+  quarantine(event: IndicatorEvent, reason: string): Promise<void> {
+    return this.record({
       internalId: truncateUtf8(event.indicator.internalId, MAX_INTERNAL_ID_LENGTH),
       name: truncateUtf8(event.indicator.name, SHORT_TEXT_BYTES),
       streamId: event.streamId,
       source: event.source,
       reason: truncateUtf8(reason, 1000),
       at: new Date().toISOString(),
-    };
+    });
+  }
+
+  /** Records a stream frame that was skipped unread (too large to read): only its id is known. */
+  quarantineFrame(streamId: string, reason: string): Promise<void> {
+    return this.record({ internalId: '', name: '(frame not read)', streamId, source: '', reason, at: new Date().toISOString() });
+  }
+
+  private async record(entry: QuarantineEntry): Promise<void> {
+    const { client, taskQueue } = this.options;
     await this.within(() =>
       client.workflow.signalWithStart(QUARANTINE_WORKFLOW_TYPE, {
         workflowId: quarantineWorkflowId(taskQueue),

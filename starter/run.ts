@@ -11,6 +11,7 @@ import { isStreamId } from '../domain/stream-id';
 import { permanentRefusal, TemporalDelivery } from './delivery';
 import { IndicatorDispatcher } from './dispatcher';
 import { interpretFrame, streamLastEventId } from './frames';
+import { MAX_FRAME_BYTES } from './frame-limit';
 import { LiveStream } from './live-stream';
 import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
 import { firstRunState, recoverParameter, replaysEverything, snapshotFloor, stateAfterReset } from './state';
@@ -155,6 +156,22 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     maybePause();
   };
 
+  /**
+   * A frame too large to read, met again at every reconnection: skipped like a malformed frame, so
+   * the stream resumes after it, and quarantined by its id (nothing else of it was read).
+   */
+  function onOversizedFrame(lastGoodId: string | undefined, frameId: string | undefined): void {
+    // Without its id there is nothing precise to skip; the stream retries with a growing delay.
+    if (!frameId || !isStreamId(frameId)) return;
+    const reason = `frame over ${MAX_FRAME_BYTES} bytes, skipped unread`;
+    log.error('skipping a live-stream frame too large to read; quarantined, the stream moves on', { id: frameId, lastGoodId, maxBytes: MAX_FRAME_BYTES });
+    // Counted as complete at once, like a heartbeat with its id: nothing after it on this
+    // connection can complete it, and a frame that large is no dependency frame (those carry a
+    // marking or an author, sent ahead of the object).
+    watermark.heartbeat(frameId);
+    temporal.quarantineFrame(frameId, reason).catch((error: unknown) => log.error('could not record the skipped frame in the quarantine workflow; the log line above is its only record', { id: frameId, error: (error as Error).message }));
+  }
+
   const stream = new LiveStream({
     url: `${config.opencti.url}/stream/${encodeURIComponent(config.connector.liveStreamId)}`,
     token: config.opencti.token,
@@ -164,6 +181,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     withInferences: config.connector.withInferences,
     position: () => ({ from: watermark.resumeFrom() ?? state.start_from, recover: recoverParameter(state) }),
     onFrame,
+    onOversizedFrame,
     log,
     watchdogMs: config.connector.liveStreamWatchdogSeconds * 1_000,
     refusedRetryMs,

@@ -151,3 +151,19 @@ describe('hostile input', () => {
     assert.equal(stack.rulesetsNamed('Null_Detection').length, 0);
   });
 });
+
+describe('a frame too large to read', () => {
+  test('is skipped and quarantined by its id; the indicators after it get their rulesets', async () => {
+    const huge = stack.opencti.appendRaw('create', envelope('create', { id: 'indicator--11111111-1111-4111-8111-111111111111', type: 'indicator', name: 'Unread', pattern_type: 'yara', pattern: 'x'.repeat(9 * 1024 * 1024) }));
+    await followersGetRulesets('After_Huge_Frame', 5).catch((error: Error) => {
+      throw new Error(`${error.message}\nstarter log:\n${stack.starter!.log().slice(-3000)}`);
+    });
+    const quarantine = stack.client.workflow.getHandle(quarantineWorkflowId(stack.taskQueue));
+    const listed = await waitFor('the skipped frame in the quarantine', async () => {
+      const state = await quarantine.query(quarantineQuery).catch(() => undefined);
+      return state?.entries.find((entry) => entry.streamId === huge);
+    });
+    assert.match(listed.reason, /skipped unread/);
+    assert.ok(stack.starter!.output.some((line) => line.includes('too large to read') && line.includes(huge)));
+  });
+});
