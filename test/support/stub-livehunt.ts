@@ -4,7 +4,11 @@
  * account's rulesets so each answer is the one VirusTotal would give. Every call is recorded, and
  * a test can script failures: a rule VirusTotal rejects (the real non-retryable InvalidRule
  * failure the activities raise) or any error for the next calls of one activity.
+ *
+ * One worker serves a whole test file (starting one per test costs more than the test): its
+ * activities are routed to the stub of the workflow that called them.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EnsuredRuleset, LivehuntActivities, LivehuntSettings, VerifyOutcome } from '../../activities/livehunt';
 import { INVALID_RULE } from '../../domain/failures';
@@ -140,4 +144,23 @@ export class StubLivehunt {
       },
     };
   }
+}
+
+/** Activities that hand each call to the stub registered for the calling workflow's id. */
+export function routedActivities(stubFor: (workflowId: string) => StubLivehunt | undefined): LivehuntActivities {
+  const route = <N extends ActivityName>(name: N) =>
+    ((...args: Parameters<LivehuntActivities[N]>) => {
+      const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+      const stub = stubFor(workflowId);
+      if (!stub) throw ApplicationFailure.nonRetryable(`no stub activities registered for ${workflowId}`);
+      return (stub.activities()[name] as (...a: typeof args) => ReturnType<LivehuntActivities[N]>)(...args);
+    }) as LivehuntActivities[N];
+  return {
+    livehuntSettings: route('livehuntSettings'),
+    ensureRuleset: route('ensureRuleset'),
+    releaseLegacyRuleset: route('releaseLegacyRuleset'),
+    updateRuleset: route('updateRuleset'),
+    deleteRuleset: route('deleteRuleset'),
+    verifyRuleset: route('verifyRuleset'),
+  };
 }

@@ -4,7 +4,6 @@
  * fires in milliseconds. The binary is the pinned copy provisioned into .temporal (see
  * temporal/test-server.ts); nothing is downloaded while tests run.
  */
-import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
@@ -28,24 +27,9 @@ export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironme
   return env;
 }
 
-/** One time-skipping server for the whole test file, started before its first test. */
-export function useTimeSkippingTemporal(): () => TestWorkflowEnvironment {
-  let env: TestWorkflowEnvironment | undefined;
-  before(async () => {
-    env = await startTimeSkippingTemporal();
-  });
-  after(async () => {
-    await env?.teardown();
-  });
-  return () => {
-    if (!env) throw new Error('the time-skipping test server is not started (use it inside a test or hook)');
-    return env;
-  };
-}
-
 /**
- * Workers come and go for every test: their INFO lines (state changes) and the core's warning
- * that this server does not advertise heartbeat-details support would bury the test output.
+ * The worker's INFO lines and the core's warning that this server does not advertise
+ * heartbeat-details support would bury the test output.
  * Warnings from the workflow itself still show. Once per process, before anything uses the SDK.
  */
 let runtimeInstalled = false;

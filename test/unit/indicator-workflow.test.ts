@@ -6,13 +6,13 @@
  * records which VirusTotal steps it asked for. A 24 h check costs milliseconds: `env.sleep`
  * moves the server's clock.
  */
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle, WorkflowHandleWithSignaledRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { IndicatorEvent, IndicatorSnapshot } from '../../domain/indicator';
 import {
   INDICATOR_WORKFLOW_TYPE,
@@ -22,14 +22,32 @@ import {
   type IndicatorWorkflowInput,
   type IndicatorWorkflowState,
 } from '../../workflows/definitions';
-import { StubLivehunt } from '../support/stub-livehunt';
+import { routedActivities, StubLivehunt } from '../support/stub-livehunt';
 import { workflowBundle } from '../support/temporal';
-import { useTimeSkippingTemporal } from '../support/time-skipping';
+import { startTimeSkippingTemporal } from '../support/time-skipping';
 
-const temporal = useTimeSkippingTemporal();
-let bundle: WorkflowBundleWithSourceMap;
+const TASK_QUEUE = 'indicator-workflow-unit';
+/** Each test's stub activities, by the workflow id of its indicator. */
+const stubs = new Map<string, StubLivehunt>();
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+
 before(async () => {
-  bundle = await workflowBundle();
+  env = await startTimeSkippingTemporal();
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: routedActivities((workflowId) => stubs.get(workflowId)),
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
 });
 
 /** The workflow's input, with its test seam (forcing continue-as-new after N applied events). */
@@ -45,14 +63,12 @@ interface Run {
   handle(): WorkflowHandle;
 }
 
-/** Runs `body` with a worker on its own task queue, for one indicator. */
+/** Runs `body` for one new indicator whose workflow's activities are `stub`. */
 async function withIndicator(
   stub: StubLivehunt,
   body: (run: Run) => Promise<void>,
   input: Omit<WorkflowInput, 'internalId'> = {},
 ): Promise<void> {
-  const env = temporal();
-  const taskQueue = `unit-${randomUUID()}`;
   const internalId = randomUUID();
   const workflowId = `livehunt-indicator-${internalId}`;
   const indicator: IndicatorSnapshot = {
@@ -63,30 +79,29 @@ async function withIndicator(
     detection: true,
     revoked: false,
   };
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: stub.activities() });
   const handle = () => env.client.workflow.getHandle(workflowId);
-  await worker.runUntil(async () => {
-    try {
-      await body({
+  stubs.set(workflowId, stub);
+  try {
+    await body({
       env,
       stub,
       indicator,
       send: (event) =>
         env.client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
           workflowId,
-          taskQueue,
+          taskQueue: TASK_QUEUE,
           args: [{ internalId, ...input } satisfies WorkflowInput],
           signal: indicatorEventSignal,
           signalArgs: [event],
         }),
-        handle,
-      });
-    } finally {
-      // The server is shared by the whole file and its clock only moves while nothing is
-      // pending: a workflow left running with a timer and no worker would stall the next test.
-      if ((await handle().describe().catch(() => undefined))?.status.name === 'RUNNING') await handle().terminate('test over');
-    }
-  });
+      handle,
+    });
+  } finally {
+    // The server's clock only moves while nothing is pending: a workflow left running with a
+    // timer would fire in the next test's sleep and call activities nobody expects.
+    if ((await handle().describe().catch(() => undefined))?.status.name === 'RUNNING') await handle().terminate('test over');
+    stubs.delete(workflowId);
+  }
 }
 
 function upsert(streamId: string, indicator: IndicatorSnapshot, change: Partial<IndicatorSnapshot> = {}, source = 'update'): IndicatorEvent {
@@ -97,13 +112,19 @@ function removal(streamId: string, indicator: IndicatorSnapshot, source: string)
   return { kind: 'delete', streamId, source, indicator };
 }
 
-/** Polls the state query until `ready` holds (the workflow works asynchronously from signals). */
+/**
+ * Polls the state query until `ready` holds (the workflow works asynchronously from signals).
+ * Each query gets a second: the test server holds a query that reaches a run just as it continues
+ * as new (for about 90 s, seen here), and asking again reaches the new run at once.
+ */
 async function stateWhen(handle: WorkflowHandle, ready: (state: IndicatorWorkflowState) => boolean, what: string): Promise<IndicatorWorkflowState> {
   const deadline = Date.now() + 15_000;
+  let last: IndicatorWorkflowState | undefined;
   for (;;) {
-    const state = await handle.query(stateQuery);
-    if (ready(state)) return state;
-    if (Date.now() > deadline) assert.fail(`waited in vain for ${what}; state: ${JSON.stringify(state)}`);
+    const state = await env.connection.withDeadline(Date.now() + 1000, () => handle.query(stateQuery)).catch(() => undefined);
+    if (state && ready(state)) return state;
+    last = state ?? last;
+    if (Date.now() > deadline) assert.fail(`waited in vain for ${what}; last state: ${JSON.stringify(last)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
