@@ -200,6 +200,20 @@ describe('indicator workflow: creating and checking', () => {
     });
   });
 
+  test('new notification e-mails in the configuration reach a running workflow at its next check', async () => {
+    const stub = new StubLivehunt();
+    await withIndicator(stub, async ({ env, indicator, send, handle }) => {
+      await send(upsert('1-0', indicator, {}, 'create'));
+      await applied(handle(), '1-0');
+      stub.settings.notificationEmails = ['hunt@example.org'];
+
+      await env.sleep('27 hours');
+      const state = await stateWhen(handle(), (s) => s.ruleset?.id === 'ruleset-2', 'the ruleset to be recreated with the new e-mails');
+      assert.deepEqual(state.ruleset?.content.notificationEmails, ['hunt@example.org']);
+      assert.deepEqual(stub.steps(), ['ensureRuleset', 'deleteRuleset', 'ensureRuleset']);
+    });
+  });
+
   test('adopts the ruleset the previous connector made instead of creating a second one', async () => {
     const stub = new StubLivehunt();
     stub.settings.adoptExisting = true;
@@ -240,6 +254,39 @@ describe('indicator workflow: changes', () => {
         stub.callsOf('ensureRuleset').map((input) => input.content.rules),
         ['rule BROKEN {', indicator.pattern],
       );
+    });
+  });
+
+  test('an operator reapply after a rejected rule tries the create again (VirusTotal may accept it now)', async () => {
+    const stub = new StubLivehunt();
+    stub.rejectRules(/BROKEN/);
+    await withIndicator(stub, async ({ indicator, send, handle }) => {
+      await send(upsert('1-0', indicator, { pattern: 'rule BROKEN_in_their_eyes { condition: true }' }, 'create'));
+      assert.equal((await applied(handle(), '1-0')).status, 'invalid-rule');
+      stub.rejectRules(undefined);
+
+      await handle().signal(reapplySignal);
+      const state = await stateWhen(handle(), (s) => s.status === 'active', 'the create to be tried again');
+      assert.equal(state.ruleset?.id, 'ruleset-1');
+      assert.equal(state.lastError, undefined);
+      assert.equal(stub.callsOf('ensureRuleset').length, 2);
+    });
+  });
+
+  test('patch mode: a rejected new rule leaves the previous ruleset active', async () => {
+    const stub = new StubLivehunt();
+    stub.settings.updateMode = 'patch';
+    stub.rejectRules(/BROKEN/);
+    await withIndicator(stub, async ({ indicator, send, handle }) => {
+      await send(upsert('1-0', indicator, {}, 'create'));
+      await applied(handle(), '1-0');
+      await send(upsert('2-0', indicator, { pattern: 'rule BROKEN {' }));
+      const state = await applied(handle(), '2-0');
+      assert.equal(state.status, 'invalid-rule');
+      assert.match(state.reason, /the previous one stays active/);
+      assert.deepEqual(state.ruleset, { id: 'ruleset-1', content: { name: indicator.name, rules: indicator.pattern, notificationEmails: ['soc@example.org'] } });
+      assert.equal(stub.rulesets.get('ruleset-1')?.rules, indicator.pattern);
+      assert.deepEqual(stub.steps(), ['ensureRuleset', 'updateRuleset']);
     });
   });
 
