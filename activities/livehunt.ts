@@ -3,13 +3,17 @@
  * Built by a factory that receives its dependencies, so tests hand it an emulator.
  */
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { VirusTotalSettings } from '../config/load';
 import type { Logger } from '../common/logger';
 import { indicatorWorkflowId } from '../domain/indicator';
+import { INVALID_RULE } from '../domain/failures';
 import { editorKey, sameEmails, type Editor, type RulesetContent } from '../domain/ruleset';
 import { toActivityFailure, type StepKind } from './failures';
 import { LegacyRulesetIndex } from './legacy-rulesets';
 import { VirusTotalClient, VirusTotalError, type RemoteRuleset } from './virustotal-client';
+import { createYaraCompiler, type YaraCompiler } from './yara-compiler';
+import { prepareRules, RuleRefused, type PreparedRules } from './yara-ruleset';
 
 /** What the workflow needs to know of the worker's configuration, read again before each step. */
 export interface LivehuntSettings {
@@ -52,15 +56,46 @@ export interface LivehuntActivityDeps {
    * visibility), so adoption never takes a ruleset another indicator already holds.
    */
   rulesetHolders?: (rulesetId: string) => Promise<string[]>;
+  /** VirusTotal's YARA compiler, run before any request (default: YARA-X, loaded on first use). */
+  compiler?: YaraCompiler;
 }
 
-export function createLivehuntActivities({ client, settings, log, rulesetHolders }: LivehuntActivityDeps) {
-  const write = (content: RulesetContent) => ({
+export function createLivehuntActivities({ client, settings, log, rulesetHolders, compiler: givenCompiler }: LivehuntActivityDeps) {
+  const compiler =
+    givenCompiler ??
+    createYaraCompiler({ onUnavailable: (reason) => log.warn(`${reason}; rules are not checked before sending, VirusTotal's answer judges them`) });
+
+  /**
+   * What VirusTotal is to hold for this content, checked by the compiler. A rule it refuses
+   * fails the step exactly as VirusTotal's 400 would (permanent for this pattern), before any request.
+   */
+  function prepare(internalId: string, content: RulesetContent, { quiet = false } = {}): PreparedRules {
+    let prepared: PreparedRules;
+    try {
+      prepared = prepareRules(content.rules, { newFilesOnly: settings.newFilesOnly }, compiler);
+    } catch (error) {
+      if (!(error instanceof RuleRefused)) throw error;
+      log.warn('rule refused before sending it to VirusTotal', { internalId, error: error.message });
+      throw ApplicationFailure.create({ message: error.message, type: INVALID_RULE, nonRetryable: true, details: ['yara-x'] });
+    }
+    // Periodic checks stay quiet: the warnings were said when the rule was sent.
+    if (prepared.warnings.length > 0 && !quiet) log.warn('the YARA-X compiler warns about the rule (sent anyway)', { internalId, warnings: prepared.warnings });
+    return prepared;
+  }
+
+  /** Kept with the content in the workflow's state: what was asked of VirusTotal and the compiler's warnings. */
+  const compiled = (content: RulesetContent, prepared: PreparedRules): RulesetContent => ({
+    ...content,
+    compiled: { matchObjectType: prepared.matchObjectType, warnings: prepared.warnings },
+  });
+
+  const write = (content: RulesetContent, prepared: PreparedRules) => ({
     name: content.name,
-    rules: content.rules,
+    rules: prepared.rules,
     enabled: true,
     limit: settings.rulesetLimit,
     notificationEmails: content.notificationEmails,
+    matchObjectType: prepared.matchObjectType,
   });
 
   /** Runs one VirusTotal step, translating its failures into retry decisions. */
@@ -89,12 +124,13 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
    * a candidate search, so names and rules are compared exactly; newest first, so the search
    * stops at the first ruleset older than the attempt instead of reading every page.
    */
-  async function findRecent(content: RulesetContent, createdSince: number): Promise<RemoteRuleset | undefined> {
+  async function findRecent(content: RulesetContent, rules: string, createdSince: number): Promise<RemoteRuleset | undefined> {
     const words = content.name.match(/[A-Za-z0-9]+/g) ?? [];
     const filter = words.map((word) => `name:${word}`).join(' ') || undefined;
     for await (const candidate of client.listRulesets(filter, 'creation_date-')) {
       if ((candidate.creationDate ?? 0) < createdSince) break;
-      if (candidate.name !== content.name || candidate.rules !== content.rules) continue;
+      // An earlier attempt sent the prepared text (restricted to new files when configured).
+      if (candidate.name !== content.name || candidate.rules !== rules) continue;
       if (await ownedByUs(candidate.id)) return candidate;
     }
     return undefined;
@@ -157,25 +193,32 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
      */
     async ensureRuleset(input: EnsureRulesetInput): Promise<EnsuredRuleset> {
       const info = Context.current().info;
+      const prepared = prepare(input.internalId, input.content);
       return step({ what: 'create a ruleset', sendsRules: true }, async () => {
         let outcome: EnsuredRuleset['outcome'] = 'adopted';
+        // The previous connector sent the pattern as written: adoption compares with that.
         let existing = input.adoptExisting ? await findLegacy(input.internalId, input.content) : undefined;
         if (!existing && info.attempt > 1) {
           outcome = 'recovered';
-          existing = await findRecent(input.content, Math.floor(info.scheduledTimestampMs / 1000) - CLOCK_SKEW_SECONDS);
+          existing = await findRecent(input.content, prepared.rules, Math.floor(info.scheduledTimestampMs / 1000) - CLOCK_SKEW_SECONDS);
         }
         if (existing) {
-          if (!existing.enabled || !sameEmails(existing.notificationEmails, input.content.notificationEmails)) {
-            await client.updateRuleset(existing.id, { enabled: true, notificationEmails: input.content.notificationEmails });
+          const sameRules = existing.rules === prepared.rules && existing.matchObjectType === prepared.matchObjectType;
+          if (!existing.enabled || !sameEmails(existing.notificationEmails, input.content.notificationEmails) || !sameRules) {
+            await client.updateRuleset(existing.id, {
+              enabled: true,
+              notificationEmails: input.content.notificationEmails,
+              ...(sameRules ? {} : { rules: prepared.rules, matchObjectType: prepared.matchObjectType }),
+            });
           }
           const shareError = await shareKeeping(existing.id);
           log.info(`ruleset ${outcome}`, { internalId: input.internalId, rulesetId: existing.id, attempt: info.attempt });
-          return { rulesetId: existing.id, outcome, content: input.content, shareError };
+          return { rulesetId: existing.id, outcome, content: compiled(input.content, prepared), shareError };
         }
-        const created = await client.createRuleset(write(input.content));
+        const created = await client.createRuleset(write(input.content, prepared));
         const shareError = await shareKeeping(created.id, []);
-        log.info('ruleset created', { internalId: input.internalId, rulesetId: created.id, name: input.content.name });
-        return { rulesetId: created.id, outcome: 'created' as const, content: input.content, shareError };
+        log.info('ruleset created', { internalId: input.internalId, rulesetId: created.id, name: input.content.name, matchObjectType: prepared.matchObjectType });
+        return { rulesetId: created.id, outcome: 'created' as const, content: compiled(input.content, prepared), shareError };
       });
     },
 
@@ -198,8 +241,10 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
 
     /** PATCH in place, keeping id, editors and history. 'missing' when it no longer exists. */
     async updateRuleset(input: { internalId: string; rulesetId: string; content: RulesetContent }): Promise<'updated' | 'missing'> {
+      const prepared = prepare(input.internalId, input.content);
       return step({ what: 'update a ruleset', sendsRules: true }, async () => {
-        const updated = await client.updateRuleset(input.rulesetId, write(input.content));
+        // Carries match_object_type too: an edit may turn a file rule into a URL rule.
+        const updated = await client.updateRuleset(input.rulesetId, write(input.content, prepared));
         if (updated) log.info('ruleset updated', { internalId: input.internalId, rulesetId: input.rulesetId });
         return updated ? 'updated' : 'missing';
       });
@@ -216,17 +261,28 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
 
     /** Drift repair: puts back content edited by hand and editors removed by hand. */
     async verifyRuleset(input: { internalId: string; rulesetId: string; content: RulesetContent }): Promise<VerifyOutcome> {
+      let prepared: PreparedRules;
+      try {
+        prepared = prepare(input.internalId, input.content, { quiet: true });
+      } catch (error) {
+        // A rule accepted once and refused now (a stricter compiler) cannot be put back either.
+        if (error instanceof ApplicationFailure && error.type === INVALID_RULE) return { status: 'rejected' as const, message: error.message };
+        throw error;
+      }
       return step({ what: 'verify a ruleset' }, async () => {
         const remote = await client.getRuleset(input.rulesetId);
         if (!remote) return { status: 'missing' as const };
+        // Compared with what the connector sends, not with the pattern: with new files only,
+        // VirusTotal holds the restricted text.
         const drifted =
           remote.name !== input.content.name ||
-          remote.rules !== input.content.rules ||
+          remote.rules !== prepared.rules ||
+          remote.matchObjectType !== prepared.matchObjectType ||
           !remote.enabled ||
           !sameEmails(remote.notificationEmails, input.content.notificationEmails);
         if (drifted) {
           try {
-            const updated = await client.updateRuleset(input.rulesetId, write(input.content));
+            const updated = await client.updateRuleset(input.rulesetId, write(input.content, prepared));
             if (!updated) return { status: 'missing' as const };
           } catch (error) {
             // A rule VirusTotal no longer accepts cannot be put back; say so instead of retrying forever.

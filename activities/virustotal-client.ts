@@ -31,6 +31,7 @@ const rulesetAttributes = z.object({
   rules: z.string(),
   enabled: z.boolean().optional(),
   notification_emails: z.array(z.string()).optional().default([]),
+  match_object_type: z.string().optional(),
   creation_date: z.number().optional(),
   modification_date: z.number().optional(),
 });
@@ -61,6 +62,8 @@ export interface RemoteRuleset {
   rules: string;
   enabled: boolean;
   notificationEmails: string[];
+  /** VirusTotal's default when absent is a file ruleset. */
+  matchObjectType: string;
   creationDate?: number;
 }
 
@@ -70,6 +73,7 @@ export interface RulesetWrite {
   enabled: boolean;
   limit: number;
   notificationEmails: string[];
+  matchObjectType?: string;
 }
 
 export interface VirusTotalClientOptions {
@@ -89,6 +93,7 @@ function toRemote(object: z.infer<typeof rulesetObject>): RemoteRuleset {
     rules: object.attributes.rules,
     enabled: object.attributes.enabled ?? true,
     notificationEmails: object.attributes.notification_emails,
+    matchObjectType: object.attributes.match_object_type ?? 'file',
     creationDate: object.attributes.creation_date,
   };
 }
@@ -193,6 +198,7 @@ export class VirusTotalClient {
     if (ruleset.enabled !== undefined) attributes.enabled = ruleset.enabled;
     if (ruleset.limit !== undefined) attributes.limit = ruleset.limit;
     if (ruleset.notificationEmails !== undefined) attributes.notification_emails = ruleset.notificationEmails;
+    if (ruleset.matchObjectType !== undefined) attributes.match_object_type = ruleset.matchObjectType;
     return { data: { type: 'hunting_ruleset', ...(id ? { id } : {}), attributes } };
   }
 

@@ -94,6 +94,8 @@ export type VirusTotalSettings = {
   maxRequestsPerSecond?: number;
   verifyIntervalMs: number;
   rulesetLimit: number;
+  /** File rulesets notify only on files VirusTotal sees for the first time. */
+  newFilesOnly: boolean;
 };
 export type TemporalSettings = {
   /** Unset means: run an embedded dev server (only `npm start` and the demo do that). */
@@ -185,6 +187,7 @@ export function loadConfig(role: Role, sources: ConfigSources): Partial<Connecto
       maxRequestsPerSecond: virusTotal.VIRUSTOTAL_LIVEHUNT_MAX_REQUESTS_PER_SECOND,
       verifyIntervalMs: virusTotal.VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL,
       rulesetLimit: virusTotal.VIRUSTOTAL_LIVEHUNT_RULESET_LIMIT,
+      newFilesOnly: virusTotal.VIRUSTOTAL_LIVEHUNT_NEW_FILES_ONLY,
     };
   }
   return config;

@@ -169,6 +169,7 @@ export const virusTotalSchema = z.object({
   VIRUSTOTAL_LIVEHUNT_MAX_REQUESTS_PER_SECOND: positiveNumber(),
   VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: duration('24h'),
   VIRUSTOTAL_LIVEHUNT_RULESET_LIMIT: integer(100, 1, 1_000_000),
+  VIRUSTOTAL_LIVEHUNT_NEW_FILES_ONLY: flag(false),
 });
 
 export const temporalSchema = z.object({

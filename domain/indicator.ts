@@ -13,6 +13,11 @@ export interface IndicatorSnapshot {
   pattern: string;
   detection: boolean;
   revoked: boolean;
+  /**
+   * Set when the starter did not carry the pattern (`pattern` is then empty) because it can never
+   * become a ruleset, e.g. it is over VirusTotal's size limit: the reason, for the workflow to show.
+   */
+  patternRefused?: string;
 }
 
 /**

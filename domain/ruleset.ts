@@ -5,8 +5,14 @@
 
 export interface RulesetContent {
   name: string;
+  /** The indicator's pattern as written (what VirusTotal holds may be derived from it). */
   rules: string;
   notificationEmails: string[];
+  /**
+   * Set by the connector when the rules were checked before sending: the match type VirusTotal
+   * was asked to hunt and the compiler's warnings. Not compared: it follows from `rules`.
+   */
+  compiled?: { matchObjectType: string; warnings: string[] };
 }
 
 export function sameEmails(a: string[], b: string[]): boolean {

@@ -52,7 +52,7 @@ async function listening<T>(what: string, flag: string, port: number, start: () 
     return await start();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${port} for the ${what} emulator is already in use (is \`npm run demo\` or another \`npm run emulators\` running?); pick another with --${flag}`);
+      throw new Error(`port ${port} for the ${what} emulator is already in use (is \`npm run demo\` or another \`npm run emulators\` running?); pick another with --${flag}`, { cause: error });
     }
     throw error;
   }

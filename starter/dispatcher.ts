@@ -1,11 +1,14 @@
 /**
  * Hands indicator events to their workflows. Events of different indicators travel in parallel
  * (up to a bound); events of one indicator are chained, so they never overtake each other.
- * Delivery is retried until Temporal accepts it: an event is never dropped, and a frame is only
- * acknowledged once every event it carried has been accepted.
+ * Delivery is retried until Temporal accepts it, and a frame is only acknowledged once every
+ * event it carried has been accepted. The one exception is an event Temporal refuses for what it
+ * carries (sending it again can only fail again): it is quarantined, so one poison event never
+ * stalls the stream.
  */
 import type { IndicatorEvent } from '../domain/indicator';
 import type { Logger } from '../common/logger';
+import { MAX_INTERNAL_ID_LENGTH, truncateUtf8 } from '../domain/limits';
 
 export interface DeliveryOptions {
   /**
@@ -21,6 +24,10 @@ export interface DispatcherOptions {
   deliver: Deliver;
   maxInFlight: number;
   log: Logger;
+  /** Why Temporal refused a delivery for good, or undefined when retrying may succeed. */
+  permanentRefusal?: (error: unknown) => string | undefined;
+  /** Records an event Temporal refused for good; the event then counts as handled. */
+  quarantine?: (event: IndicatorEvent, reason: string) => Promise<void>;
   /** Backoff between delivery attempts; tests shorten it. */
   retryDelayMs?: (attempt: number) => number;
 }
@@ -33,6 +40,7 @@ export class IndicatorDispatcher {
   private readonly waiting: Array<() => void> = [];
   private pendingCount = 0;
   private stopping = false;
+  private quarantinedCount = 0;
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -44,6 +52,11 @@ export class IndicatorDispatcher {
   /** Events accepted by submit() and not yet delivered. */
   pending(): number {
     return this.pendingCount;
+  }
+
+  /** Events Temporal refused for good since start. */
+  quarantined(): number {
+    return this.quarantinedCount;
   }
 
   /** Stops retrying: undelivered events stay unacknowledged and are replayed after restart. */
@@ -87,6 +100,8 @@ export class IndicatorDispatcher {
           await this.options.deliver(event, options);
           return;
         } catch (error) {
+          const refusal = this.options.permanentRefusal?.(error);
+          if (refusal !== undefined) return await this.setAside(event, refusal);
           const delay = (this.options.retryDelayMs ?? defaultDelay)(attempt);
           this.options.log.warn('could not hand an event to Temporal; retrying', {
             internalId: event.indicator.internalId,
@@ -100,6 +115,31 @@ export class IndicatorDispatcher {
       }
     } finally {
       this.release();
+    }
+  }
+
+  private async setAside(event: IndicatorEvent, reason: string): Promise<void> {
+    this.quarantinedCount++;
+    const { internalId, name } = event.indicator;
+    this.options.log.error('Temporal refused an event for good; quarantined, the stream moves on', {
+      internalId: truncateUtf8(internalId, MAX_INTERNAL_ID_LENGTH),
+      name: truncateUtf8(name, 200),
+      streamId: event.streamId,
+      source: event.source,
+      temporal: reason,
+    });
+    for (let attempt = 0; this.options.quarantine && !this.stopping; attempt++) {
+      try {
+        await this.options.quarantine(event, reason);
+        return;
+      } catch (error) {
+        // The record is small and safe; only an outage stops it. The log line above already holds it.
+        if (attempt >= 5 || this.options.permanentRefusal?.(error) !== undefined) {
+          this.options.log.error('could not record the event in the quarantine workflow; the log line above is its only record', { streamId: event.streamId, error: (error as Error).message });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? defaultDelay)(attempt)));
+      }
     }
   }
 }

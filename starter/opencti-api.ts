@@ -56,6 +56,9 @@ const PING = `mutation PingConnector($id: ID!, $state: String, $connectorInfo: C
   pingConnector(id: $id, state: $state, connectorInfo: $connectorInfo) { id connector_state }
 }`;
 
+/** Every GraphQL document the connector sends; a test validates each against the emulator's schema. */
+export const GRAPHQL_DOCUMENTS: Readonly<Record<string, string>> = { register: REGISTER, ping: PING };
+
 export class OpenCtiApi {
   constructor(
     private readonly opencti: OpenCtiSettings,

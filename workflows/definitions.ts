@@ -26,6 +26,8 @@ export type IndicatorStatus =
 export interface OwnedRuleset {
   id: string;
   content: RulesetContent;
+  /** Only in `state` query answers for large rules: `content.rules` was left out, it is `indicator.pattern`. */
+  rulesSameAsPattern?: true;
 }
 
 export interface IndicatorWorkflowState {
@@ -46,5 +48,45 @@ export interface IndicatorWorkflowState {
 export interface IndicatorWorkflowInput {
   internalId: string;
   /** Set when the workflow continues as new: the state and queue of the previous run. */
-  carried?: { state: IndicatorWorkflowState; queue: IndicatorEvent[]; reapplyRequested?: boolean };
+  carried?: {
+    state: IndicatorWorkflowState;
+    queue: IndicatorEvent[];
+    reapplyRequested?: boolean;
+    /** The indicator's pattern was left out of `state` because it is the ruleset's rules text. */
+    patternIsRules?: boolean;
+  };
 }
+
+export const QUARANTINE_WORKFLOW_TYPE = 'quarantineWorkflow';
+
+/** The quarantine's workflow id: one per task queue, so connector deployments sharing a namespace keep theirs apart. */
+export function quarantineWorkflowId(taskQueue: string): string {
+  return `livehunt-quarantine-${taskQueue}`;
+}
+
+/** An event the starter could not hand to its indicator's workflow because Temporal refused it for good. */
+export interface QuarantineEntry {
+  /** OpenCTI internal id of the indicator, made safe to store (cut, lone surrogates replaced). */
+  internalId: string;
+  /** Indicator name, shortened. */
+  name: string;
+  /** Stream id of the frame: where to look, and from where a replay would bring it again. */
+  streamId: string;
+  /** SSE event name (create, update, delete, merge). */
+  source: string;
+  /** Temporal's own message. */
+  reason: string;
+  /** When the starter gave up on it (ISO 8601). */
+  at: string;
+}
+
+export interface QuarantineState {
+  /** Entries ever recorded, including those no longer kept. */
+  total: number;
+  entries: QuarantineEntry[];
+}
+
+export const quarantineEventSignal = defineSignal<[QuarantineEntry]>('quarantineEvent');
+/** Operator: forget the entries of one indicator (its internal id), or all of them (no argument). */
+export const releaseQuarantineSignal = defineSignal<[string?]>('release');
+export const quarantineQuery = defineQuery<QuarantineState>('quarantine');

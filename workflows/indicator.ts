@@ -4,54 +4,22 @@
  * Signals only enqueue; a single loop applies the queue in stream order, so the steps for an
  * indicator never interleave, and Temporal replays the loop after any crash. Events are state
  * snapshots, so when several are queued only the newest matters: intermediate states are skipped
- * rather than written to VirusTotal and undone again.
+ * rather than written to VirusTotal and undone again. The steps themselves are the reconciler's.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  log,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LivehuntActivities, LivehuntSettings } from '../activities/livehunt';
-import { INVALID_RULE } from '../domain/failures';
-import { ABSENT_FROM_SNAPSHOT, wantsRuleset, type IndicatorEvent, type IndicatorSnapshot } from '../domain/indicator';
-import { sameContent, type RulesetContent } from '../domain/ruleset';
-import { compareStreamIds } from '../domain/stream-id';
-import {
-  indicatorEventSignal,
-  reapplySignal,
-  stateQuery,
-  type IndicatorStatus,
-  type IndicatorWorkflowInput,
-  type IndicatorWorkflowState,
-} from './definitions';
-import { INDICATOR_ID, INDICATOR_NAME, RULESET_ID, STATUS } from './search-attributes';
-
-const livehunt = proxyActivities<LivehuntActivities>({
-  // Short enough that a worker killed mid-call is noticed quickly; each attempt makes a few
-  // requests, each bounded by the client's own timeout.
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    // Capped so that once an operator fixes a key or VirusTotal recovers, work resumes quickly.
-    maximumInterval: '2 minutes',
-    nonRetryableErrorTypes: [INVALID_RULE],
-  },
-});
+import { wantsRuleset, type IndicatorEvent } from '../domain/indicator';
+import { pack, unpack, view } from './carry';
+import { indicatorEventSignal, reapplySignal, stateQuery, type IndicatorStatus, type IndicatorWorkflowInput } from './definitions';
+import { EventQueue } from './event-queue';
+import { IndicatorReconciler } from './reconciler';
 
 const local = proxyLocalActivities<LivehuntActivities>({ startToCloseTimeout: '10 seconds' });
 
 /** Workflow versioning: the release of the Python connector's rulesets was added later; runs that started before replay without it. */
 const RELEASE_LEGACY_RULESETS = 'release-legacy-rulesets';
+/** Workflow versioning: queued events are applied before continuing as new (see the loop). */
+const DRAIN_BEFORE_CONTINUE_AS_NEW = 'drain-before-continue-as-new';
 
 export interface IndicatorWorkflowResult {
   internalId: string;
@@ -67,172 +35,42 @@ export interface IndicatorWorkflowOptions {
 }
 
 export async function indicatorWorkflow(input: IndicatorWorkflowInput & IndicatorWorkflowOptions): Promise<IndicatorWorkflowResult> {
-  const queue: IndicatorEvent[] = [...(input.carried?.queue ?? [])];
-  const state: IndicatorWorkflowState = input.carried?.state ?? {
-    internalId: input.internalId,
-    status: 'pending',
-    reason: 'waiting for the first event',
-    eventsApplied: 0,
-    eventsSkipped: 0,
-    queued: 0,
-  };
+  const queue = new EventQueue(input.carried?.queue);
+  const reconciler = new IndicatorReconciler(
+    unpack(input.carried) ?? { internalId: input.internalId, status: 'pending', reason: 'waiting for the first event', eventsApplied: 0, eventsSkipped: 0, queued: 0 },
+  );
+  const { state } = reconciler;
   let reapplyRequested = input.carried?.reapplyRequested ?? false;
   let appliedThisRun = 0;
 
-  setHandler(indicatorEventSignal, (event) => {
-    queue.push(event);
-  });
+  setHandler(indicatorEventSignal, (event) => queue.push(event));
   setHandler(reapplySignal, () => {
     reapplyRequested = true;
   });
-  setHandler(stateQuery, () => ({ ...state, queued: queue.length }));
+  setHandler(stateQuery, () => view(state, queue.length));
 
   // Read before each step, so a configuration change (e-mails, update mode...) reaches running
   // workflows at their next event or check, not years later.
   let settings: LivehuntSettings | undefined;
   const refreshSettings = async (): Promise<LivehuntSettings> => (settings = await local.livehuntSettings());
 
-  const published = { name: '', ruleset: '', status: '' };
-  function publish(status: IndicatorStatus, reason: string): void {
-    state.status = status;
-    state.reason = reason;
-    const name = state.indicator?.name ?? '';
-    const ruleset = state.ruleset?.id ?? '';
-    if (published.name === name && published.ruleset === ruleset && published.status === status) return;
-    upsertSearchAttributes([
-      { key: INDICATOR_ID, value: state.internalId },
-      { key: INDICATOR_NAME, value: name },
-      { key: RULESET_ID, value: ruleset || null },
-      { key: STATUS, value: status },
-    ]);
-    Object.assign(published, { name, ruleset, status });
+  async function applyNewest(): Promise<void> {
+    const { event, dropped } = queue.takeNewest(state.lastAppliedStreamId);
+    state.eventsSkipped += dropped;
+    if (!event) return;
+    // The version check comes before the settings' local activity: asked after it, in the same
+    // task, a replay would meet the two markers in the other order. It is only asked on this rare
+    // path (no ruleset held here, so maybe one the Python connector made), because its marker
+    // costs the create path an extra workflow task.
+    const releaseLegacy = mayHoldLegacyRuleset(event) && patched(RELEASE_LEGACY_RULESETS);
+    await reconciler.apply(event, await refreshSettings(), releaseLegacy);
+    state.lastAppliedStreamId = event.streamId;
+    state.eventsApplied++;
+    appliedThisRun++;
   }
 
-  function invalidRule(error: unknown): ApplicationFailure | undefined {
-    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === INVALID_RULE) return error.cause;
-    return undefined;
-  }
-
-  async function create(content: RulesetContent, adopt: boolean, streamId?: string): Promise<void> {
-    try {
-      const ensured = await livehunt.ensureRuleset({ internalId: state.internalId, content, adoptExisting: adopt });
-      state.ruleset = { id: ensured.rulesetId, content: ensured.content };
-      state.lastError = ensured.shareError ? { message: `editors refused: ${ensured.shareError}`, streamId } : undefined;
-      const how = ensured.outcome === 'adopted' ? 'adopted the ruleset the previous connector made' : 'ruleset created';
-      publish('active', ensured.shareError ? `${how}; VirusTotal refused the editors (check VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS)` : how);
-    } catch (error) {
-      const rejected = invalidRule(error);
-      if (!rejected) throw error;
-      state.lastError = { message: rejected.message, streamId };
-      log.warn('VirusTotal rejected the rule; waiting for a fixed pattern', { internalId: state.internalId, error: rejected.message });
-      publish('invalid-rule', `VirusTotal rejected the rule: ${rejected.message}`);
-    }
-  }
-
-  async function remove(status: 'inactive' | 'deleted', reason: string): Promise<void> {
-    if (state.ruleset) {
-      await livehunt.deleteRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id });
-      state.ruleset = undefined;
-    }
-    state.lastError = undefined;
-    publish(status, reason);
-  }
-
-  function deletionReason(source: string): string {
-    if (source === 'merge') return 'indicator merged into another in OpenCTI';
-    // Sent by the starter when a full replay of the stream no longer contains the indicator.
-    if (source === ABSENT_FROM_SNAPSHOT) return 'indicator no longer in OpenCTI (absent from a full replay of the stream)';
-    return 'indicator deleted in OpenCTI';
-  }
-
-  function desiredContent(indicator: IndicatorSnapshot, current: LivehuntSettings): RulesetContent {
-    return { name: indicator.name, rules: indicator.pattern, notificationEmails: current.notificationEmails };
-  }
-
-  /** Brings VirusTotal to what the latest event asks for. */
-  async function apply(event: IndicatorEvent, settings: LivehuntSettings, mayReleaseLegacy: boolean): Promise<void> {
-    state.indicator = event.indicator;
-    if (!wantsRuleset(event)) {
-      if (mayReleaseLegacy && settings.adoptExisting) {
-        const released = await livehunt.releaseLegacyRuleset({ internalId: state.internalId, name: event.indicator.name, rules: event.indicator.pattern });
-        if (released === 'deleted') log.info('removed the ruleset the previous connector made', { internalId: state.internalId });
-      }
-      if (event.kind === 'delete') return remove('deleted', deletionReason(event.source));
-      return remove('inactive', event.indicator.revoked ? 'indicator revoked' : 'detection is false');
-    }
-    const desired = desiredContent(event.indicator, settings);
-    if (!state.ruleset) return create(desired, settings.adoptExisting, event.streamId);
-    if (sameContent(state.ruleset.content, desired)) {
-      publish('active', 'ruleset matches the indicator');
-      return;
-    }
-    if (settings.updateMode === 'patch') {
-      try {
-        const outcome = await livehunt.updateRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id, content: desired });
-        if (outcome === 'updated') {
-          state.ruleset = { id: state.ruleset.id, content: desired };
-          state.lastError = undefined;
-          publish('active', 'ruleset updated in place');
-          return;
-        }
-        state.ruleset = undefined;
-      } catch (error) {
-        const rejected = invalidRule(error);
-        if (!rejected) throw error;
-        // The old ruleset still carries the previous, valid rule; keep it running.
-        state.lastError = { message: rejected.message, streamId: event.streamId };
-        publish('invalid-rule', `VirusTotal rejected the new rule (the previous one stays active): ${rejected.message}`);
-        return;
-      }
-      return create(desired, false, event.streamId);
-    }
-    // The seed's behaviour: delete and recreate, then share again.
-    await livehunt.deleteRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id });
-    state.ruleset = undefined;
-    return create(desired, false, event.streamId);
-  }
-
-  /** Drift repair and operator re-apply: make VirusTotal hold what the indicator asks for. */
-  async function verify(settings: LivehuntSettings): Promise<void> {
-    const indicator = state.indicator;
-    if (indicator && state.status !== 'deleted') {
-      const wanted: IndicatorEvent = { kind: 'upsert', streamId: state.lastAppliedStreamId ?? '0-0', source: 'reapply', indicator };
-      const desired = desiredContent(indicator, settings);
-      // What the indicator asks for is not what VirusTotal holds (a rejected rule, changed
-      // e-mails): go through the normal path again.
-      if (wantsRuleset(wanted) !== (state.ruleset !== undefined) || (state.ruleset && !sameContent(state.ruleset.content, desired))) {
-        return apply(wanted, settings, false);
-      }
-    }
-    if (!state.ruleset) return;
-    const outcome = await livehunt.verifyRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id, content: state.ruleset.content });
-    if (outcome.status === 'missing') {
-      log.warn('ruleset was deleted outside the connector; recreating it', { internalId: state.internalId, rulesetId: state.ruleset.id });
-      const content = state.ruleset.content;
-      state.ruleset = undefined;
-      await create(content, false, state.lastAppliedStreamId);
-    } else if (outcome.status === 'rejected') {
-      state.lastError = { message: outcome.message };
-      publish('invalid-rule', `ruleset edited outside the connector, and VirusTotal now rejects its rule: ${outcome.message}`);
-    } else {
-      state.lastError = outcome.shareError ? { message: `editors refused: ${outcome.shareError}` } : undefined;
-      publish('active', outcome.status === 'repaired' ? 'ruleset edited outside the connector was put back' : 'ruleset verified');
-    }
-  }
-
-  /** Newest event not older than what was already applied; older ones and replays are dropped. */
-  function takeNewest(): IndicatorEvent | undefined {
-    let newest: IndicatorEvent | undefined;
-    for (const event of queue.splice(0)) {
-      const floor = newest?.streamId ?? state.lastAppliedStreamId;
-      if (floor !== undefined && compareStreamIds(event.streamId, floor) <= 0) {
-        state.eventsSkipped++;
-        continue;
-      }
-      if (newest) state.eventsSkipped++;
-      newest = event;
-    }
-    return newest;
+  function mayHoldLegacyRuleset(event: IndicatorEvent): boolean {
+    return !wantsRuleset(event) && !state.ruleset && Boolean(event.indicator.name && event.indicator.pattern);
   }
 
   for (;;) {
@@ -243,37 +81,27 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     const wake = () => queue.length > 0 || reapplyRequested;
     const woken = verifyEvery === undefined ? (await condition(wake), true) : await condition(wake, verifyEvery);
     if (queue.length > 0) {
-      const event = takeNewest();
-      if (event) {
-        // Only an indicator that holds no ruleset here can have one the Python connector made.
-        // The version check comes before the settings' local activity: asked after it, in the
-        // same task, a replay would meet the two markers in the other order. It is only asked on
-        // this rare path, because its marker costs the create path an extra workflow task.
-        const mayReleaseLegacy = !wantsRuleset(event) && !state.ruleset && Boolean(event.indicator.name && event.indicator.pattern) && patched(RELEASE_LEGACY_RULESETS);
-        await apply(event, await refreshSettings(), mayReleaseLegacy);
-        state.lastAppliedStreamId = event.streamId;
-        state.eventsApplied++;
-        appliedThisRun++;
-      }
+      await applyNewest();
     } else if (reapplyRequested || !woken) {
       reapplyRequested = false;
-      await verify(await refreshSettings());
+      await reconciler.verify(await refreshSettings());
     }
 
-    // A rejected rule keeps the workflow open, visible as waiting for a fixed pattern (or an
-    // operator's reapply); otherwise nothing owned and nothing to do means finish.
-    if (!state.ruleset && queue.length === 0 && !reapplyRequested && state.status !== 'invalid-rule') {
-      // A later event starts a new run.
-      if (state.status === 'pending') publish('inactive', 'no detection: nothing to do');
+    if (reconciler.done() && queue.length === 0 && !reapplyRequested) {
+      if (state.status === 'pending') reconciler.publish('inactive', 'no detection: nothing to do');
       return { internalId: state.internalId, status: state.status, reason: state.reason, lastAppliedStreamId: state.lastAppliedStreamId, lastError: state.lastError };
     }
 
     const limit = input.continueAsNewAfterEvents;
     if (workflowInfo().continueAsNewSuggested || (limit !== undefined && appliedThisRun >= limit)) {
+      // Apply what arrived meanwhile first: the next run's input then carries no queued pattern
+      // beside the ruleset's (each up to 1 MiB, against Temporal's 2 MiB payload limit). Versioned:
+      // runs recorded before it continued as new with their queue.
+      if (queue.length > 0 && patched(DRAIN_BEFORE_CONTINUE_AS_NEW)) continue;
       await condition(allHandlersFinished);
       await continueAsNew<typeof indicatorWorkflow>({
         internalId: state.internalId,
-        carried: { state: { ...state, queued: queue.length }, queue: [...queue], reapplyRequested },
+        carried: pack(state, queue.contents(), reapplyRequested),
         continueAsNewAfterEvents: limit,
       });
     }

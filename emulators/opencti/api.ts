@@ -5,13 +5,15 @@ import type { StreamRequestRecord } from './stream';
 export interface OpenCtiEmulatorOptions {
   port?: number;
   host?: string;
-  /** Accepted Bearer token; default 'opencti-test-token'. */
+  /** The connector's Bearer token; default 'opencti-test-token'. */
   token?: string;
+  /** A platform administrator's token (may delete connectors); default 'opencti-admin-token'. */
+  adminToken?: string;
   /** Id of the one StreamCollection that exists; default 'live-yara'. */
   streamId?: string;
   /** Heartbeat period per connection; default 5000 ms like the platform. */
   heartbeatMs?: number;
-  /** Default true: `init-dependencies` marking frames before each object's first frame on a connection. */
+  /** Default true: `init-dependencies` marking frames, once per connection, before the first object that references them. */
   dependencies?: boolean;
   /** Default false: collection filter "YARA indicator AND detection=true" with §8 translation. */
   filterDetection?: boolean;
@@ -30,6 +32,7 @@ export interface OpenCtiEmulator {
   readonly url: string;
   readonly streamId: string;
   readonly token: string;
+  readonly adminToken: string;
   createIndicator(spec: IndicatorSpec): { internalId: string; eventId: string };
   updateIndicator(internalId: string, change: Partial<Omit<IndicatorSpec, 'internalId'>>): string;
   deleteIndicator(internalId: string): string;

@@ -25,6 +25,9 @@ export interface RegisterInput {
   playbook_compatible?: boolean | null | undefined;
   enrichment_resolution?: string | null | undefined;
   listen_callback_uri?: string | null | undefined;
+  version?: string | null | undefined;
+  slug?: string | null | undefined;
+  xtm_one_intent?: string | null | undefined;
 }
 
 export interface ConnectorRecord {
@@ -33,6 +36,8 @@ export interface ConnectorRecord {
   type: ConnectorType;
   scope: string[];
   auto: boolean;
+  autoUpdate: boolean;
+  enrichmentResolution: string | null;
   onlyContextual: boolean;
   playbookCompatible: boolean;
   state: string | null;
@@ -58,6 +63,8 @@ export class ConnectorRegistry {
       type: input.type,
       scope: input.scope ?? [],
       auto: input.auto ?? false,
+      autoUpdate: input.auto_update ?? false,
+      enrichmentResolution: input.enrichment_resolution ?? null,
       onlyContextual: input.only_contextual ?? false,
       playbookCompatible: input.playbook_compatible ?? false,
       state: existing?.state ?? null,

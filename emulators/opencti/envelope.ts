@@ -28,8 +28,6 @@ export interface KnowledgeRecord {
   storedType: StoredEventType;
   delivery: StoredEventType | null;
   payload: string;
-  /** Internal id of the object, for the per-connection dependency bookkeeping. */
-  objectKey: string;
   markingRefs: readonly string[];
   inferred: boolean;
 }

@@ -1,91 +1,58 @@
 /**
- * `POST /graphql` — the operations a stream connector uses (reference §13):
- * registerConnector, pingConnector (with the reset handshake), streamCollection and
- * deleteConnector. Queries are parsed and validated against a tiny schema so a typo in a
- * connector's selection fails here as it would on the platform, and results are projected
- * onto the selection. Errors are HTTP 200 with `errors[]`, as the platform forces.
+ * `POST /graphql` — the operations a stream connector uses (reference §13), served by
+ * graphql-js against the SDL in graphql-schema.ts: parse, validate, coerce variables,
+ * execute. Errors are HTTP 200 with `errors[]`, as the platform forces, with the codes its
+ * Apollo server gives: GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT for
+ * variables that do not coerce, then the resolvers' AUTH_REQUIRED, FORBIDDEN_ACCESS and
+ * FUNCTIONAL_ERROR.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  defaultFieldResolver,
+  execute,
+  ExecutionResult,
+  getOperationAST,
+  GraphQLError,
+  GraphQLFieldResolver,
+  GraphQLFormattedError,
+  GraphQLResolveInfo,
+  parse,
+  validate,
+  valueFromASTUntyped,
+} from 'graphql';
 import { z } from 'zod';
 import type { StreamCollection } from './collection';
 import { CONNECTOR_TYPES, ConnectorRecord, ConnectorRegistry } from './connectors';
-import { FieldNode, GraphQLSyntaxError, parseOperation, resolveValue } from './graphql-parser';
+import { SCHEMA } from './graphql-schema';
 import { bearerToken, readBody, sendJson } from './http';
+import { platformJwks } from './jwks';
 
-const SCALARS = new Set(['ID', 'String', 'Boolean', 'Int', 'Float', 'DateTime']);
+/** What the emulator answers to `about { version }`: the platform line the reference describes. */
+export const EMULATED_PLATFORM_VERSION = '6.8.17';
 
-/** Field name → type name for the slice of the platform schema the emulator serves. */
-const SCHEMA: Record<string, Record<string, string>> = {
-  Query: { streamCollection: 'StreamCollection' },
-  Mutation: { registerConnector: 'Connector', pingConnector: 'Connector', deleteConnector: 'ID' },
-  Connector: {
-    id: 'ID',
-    name: 'String',
-    active: 'Boolean',
-    auto: 'Boolean',
-    only_contextual: 'Boolean',
-    playbook_compatible: 'Boolean',
-    connector_type: 'String',
-    connector_scope: 'String',
-    connector_state: 'String',
-    connector_state_reset: 'Boolean',
-    connector_user_id: 'ID',
-    config: 'ConnectorConfig',
-    connector_info: 'ConnectorInfo',
-    built_in: 'Boolean',
-    created_at: 'DateTime',
-    updated_at: 'DateTime',
-  },
-  ConnectorConfig: {
-    connection: 'RabbitMQConnection',
-    listen: 'String',
-    listen_routing: 'String',
-    listen_exchange: 'String',
-    push: 'String',
-    push_routing: 'String',
-    push_exchange: 'String',
-  },
-  RabbitMQConnection: { host: 'String', vhost: 'String', use_ssl: 'Boolean', port: 'Int', user: 'String', pass: 'String' },
-  ConnectorInfo: {
-    run_and_terminate: 'Boolean',
-    buffering: 'Boolean',
-    queue_threshold: 'Float',
-    queue_messages_size: 'Float',
-    next_run_datetime: 'DateTime',
-    last_run_datetime: 'DateTime',
-  },
-  StreamCollection: {
-    id: 'ID',
-    name: 'String',
-    description: 'String',
-    filters: 'String',
-    stream_live: 'Boolean',
-    stream_public: 'Boolean',
-    authorized_members: 'MemberAccess',
-  },
-  MemberAccess: { id: 'ID', name: 'String', entity_type: 'String', access_right: 'String' },
-};
+/** Capabilities of a caller; `undefined` is an unknown or missing token. */
+export type Capabilities = ReadonlySet<string> | undefined;
 
-interface GraphQLErrorBody {
-  message: string;
-  path?: string[];
-  extensions: { code: string; data?: Record<string, unknown> };
+export interface GraphqlDeps {
+  capabilitiesOf(token: string | undefined): Capabilities;
+  connectors: ConnectorRegistry;
+  collection: StreamCollection;
+  userId: string;
 }
 
-class ResolverError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly data: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
-
-const authRequired = () => new ResolverError('You must be logged in to do this.', 'AUTH_REQUIRED', { http_status: 401, genre: 'TECHNICAL' });
+const authRequired = () =>
+  new GraphQLError('You must be logged in to do this.', { extensions: { code: 'AUTH_REQUIRED', data: { http_status: 401, genre: 'TECHNICAL' } } });
+const forbidden = () =>
+  new GraphQLError('You are not allowed to do this.', { extensions: { code: 'FORBIDDEN_ACCESS', data: { http_status: 403, genre: 'TECHNICAL' } } });
 const functionalError = (message: string, data: Record<string, unknown> = {}) =>
-  new ResolverError(message, 'FUNCTIONAL_ERROR', { http_status: 500, genre: 'BUSINESS', ...data });
+  new GraphQLError(message, { extensions: { code: 'FUNCTIONAL_ERROR', data: { http_status: 500, genre: 'BUSINESS', ...data } } });
+const badUserInput = (message: string) =>
+  new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', data: { http_status: 400, genre: 'TECHNICAL' } } });
 
+/**
+ * Constraints the platform adds on top of the schema types (its `@constraint` directive):
+ * graphql-js has already refused unknown fields and wrong types by the time these run.
+ */
 const registerArgs = z.object({
   input: z.object({
     id: z.string().min(1),
@@ -98,7 +65,10 @@ const registerArgs = z.object({
     playbook_compatible: z.boolean().nullish(),
     enrichment_resolution: z.string().nullish(),
     listen_callback_uri: z.string().nullish(),
-  }).loose(),
+    version: z.string().nullish(),
+    slug: z.string().nullish(),
+    xtm_one_intent: z.string().nullish(),
+  }),
 });
 const pingArgs = z.object({
   id: z.string().min(1),
@@ -107,85 +77,90 @@ const pingArgs = z.object({
 });
 const idArgs = z.object({ id: z.string().min(1) });
 
-export interface GraphqlDeps {
-  isValidToken(token: string | undefined): boolean;
-  connectors: ConnectorRegistry;
-  collection: StreamCollection;
-  userId: string;
-}
-
-type Resolver = (args: Record<string, unknown>) => unknown;
-
-function parseArgs<T>(schema: z.ZodType<T>, field: string, args: Record<string, unknown>): T {
+function parseArgs<T>(schema: z.ZodType<T>, field: string, args: unknown): T {
   const result = schema.safeParse(args);
   if (!result.success) {
     const detail = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ResolverError(`Invalid arguments for ${field}: ${detail}`, 'BAD_USER_INPUT', { http_status: 400, genre: 'TECHNICAL' });
+    throw badUserInput(`Invalid arguments for ${field}: ${detail}`);
   }
   return result.data;
 }
 
-function validate(selections: FieldNode[], typeName: string, errors: GraphQLErrorBody[]): void {
-  const fields = SCHEMA[typeName] ?? {};
-  for (const field of selections) {
-    if (field.name === '__typename') continue;
-    const fieldType = fields[field.name];
-    const fail = (message: string) => errors.push({ message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
-    if (fieldType === undefined) {
-      fail(`Cannot query field "${field.name}" on type "${typeName}".`);
-    } else if (SCALARS.has(fieldType)) {
-      if (field.selections) fail(`Field "${field.name}" must not have a selection since type "${fieldType}" has no subfields.`);
-    } else if (!field.selections) {
-      fail(`Field "${field.name}" of type "${fieldType}" must have a selection of subfields. Did you mean "${field.name} { ... }"?`);
-    } else {
-      validate(field.selections, fieldType, errors);
-    }
-  }
+interface RequestContext {
+  capabilities: Capabilities;
 }
 
-function project(value: unknown, selections: FieldNode[] | undefined, typeName: string): unknown {
-  if (value === null || value === undefined) return null;
-  if (Array.isArray(value)) return value.map((item) => project(item, selections, typeName));
-  if (!selections) return value;
-  const source = value as Record<string, unknown>;
-  const result: Record<string, unknown> = {};
-  for (const field of selections) {
-    const key = field.alias ?? field.name;
-    if (field.name === '__typename') {
-      result[key] = typeName;
-      continue;
-    }
-    const fieldType = SCHEMA[typeName]?.[field.name] ?? 'String';
-    result[key] = project(source[field.name], field.selections, fieldType);
+/** Capabilities an `@auth(for: [...])` on the field demands; undefined when the field is open. */
+const requiredCache = new Map<string, string[] | undefined>();
+function requiredCapabilities(info: GraphQLResolveInfo): string[] | undefined {
+  const key = `${info.parentType.name}.${info.fieldName}`;
+  if (requiredCache.has(key)) return requiredCache.get(key);
+  const directive = info.parentType.getFields()[info.fieldName]?.astNode?.directives?.find((d) => d.name.value === 'auth');
+  let required: string[] | undefined;
+  if (directive) {
+    const forArg = directive.arguments?.find((a) => a.name.value === 'for');
+    const value = forArg ? valueFromASTUntyped(forArg.value) : [];
+    required = Array.isArray(value) ? value.map(String) : [String(value)];
   }
-  return result;
+  requiredCache.set(key, required);
+  return required;
+}
+
+/** The platform's @auth: any one of the listed capabilities (or BYPASS) grants the field. */
+const authorizingResolver: GraphQLFieldResolver<unknown, RequestContext> = (source, args, context, info) => {
+  const required = requiredCapabilities(info);
+  if (required !== undefined) {
+    const { capabilities } = context;
+    if (capabilities === undefined) throw authRequired();
+    const granted = capabilities.has('BYPASS') || required.length === 0 || required.some((capability) => capabilities.has(capability));
+    if (!granted) throw forbidden();
+  }
+  return defaultFieldResolver(source, args, context, info);
+};
+
+/** Apollo's code for errors graphql-js raises itself, by phase. */
+function withCode(errors: readonly GraphQLError[], code: string): GraphQLFormattedError[] {
+  return errors.map((error) => {
+    const formatted = error.toJSON();
+    return { ...formatted, extensions: { ...formatted.extensions, code: formatted.extensions?.['code'] ?? code } };
+  });
+}
+
+function formatResult(result: ExecutionResult): Record<string, unknown> {
+  if (!result.errors?.length) return { data: result.data };
+  const errors = result.errors.map((error) => {
+    const formatted = error.toJSON();
+    // Without a path the error is the variables' coercion, before any field ran; with one, a
+    // resolver threw its own Error (a bug, not a platform answer).
+    const code = formatted.extensions?.['code'] ?? (error.path === undefined ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR');
+    return { ...formatted, extensions: { ...formatted.extensions, code } };
+  });
+  return result.data === undefined ? { errors } : { errors, data: result.data };
 }
 
 export class GraphqlEndpoint {
-  private readonly mutations: Record<string, Resolver>;
-  private readonly queries: Record<string, Resolver>;
+  private readonly rootValue: Record<string, unknown>;
 
   constructor(private readonly deps: GraphqlDeps) {
-    this.queries = {
-      streamCollection: (args) => {
+    this.rootValue = {
+      about: () => ({ version: EMULATED_PLATFORM_VERSION }),
+      streamCollection: (args: unknown) => {
         const { id } = parseArgs(idArgs, 'streamCollection', args);
         const c = deps.collection;
         if (id !== c.id) return null;
         return { id: c.id, name: c.name, description: c.description, filters: c.filters, stream_live: c.live, stream_public: false, authorized_members: [] };
       },
-    };
-    this.mutations = {
-      registerConnector: (args) => {
+      registerConnector: (args: unknown) => {
         const { input } = parseArgs(registerArgs, 'registerConnector', args);
         return this.connectorView(deps.connectors.register(input));
       },
-      pingConnector: (args) => {
+      pingConnector: (args: unknown) => {
         const { id, state, connectorInfo } = parseArgs(pingArgs, 'pingConnector', args);
         const record = deps.connectors.ping(id, state, connectorInfo);
         if (!record) throw functionalError('No connector found with the specified ID', { id });
         return this.connectorView(record);
       },
-      deleteConnector: (args) => {
+      deleteConnector: (args: unknown) => {
         const { id } = parseArgs(idArgs, 'deleteConnector', args);
         if (!deps.connectors.delete(id)) throw functionalError('No connector found with the specified ID', { id });
         return id;
@@ -209,60 +184,47 @@ export class GraphqlEndpoint {
     if (!request.success) {
       return sendJson(res, 400, { errors: [{ message: 'POST body must contain a "query" string', extensions: { code: 'BAD_REQUEST' } }] });
     }
-    sendJson(res, 200, this.execute(request.data.query, request.data.variables ?? {}, request.data.operationName, bearerToken(req)));
+    const { query, variables, operationName } = request.data;
+    sendJson(res, 200, await this.execute(query, variables ?? {}, operationName ?? undefined, bearerToken(req)));
   }
 
-  private execute(query: string, variables: Record<string, unknown>, operationName: string | null | undefined, token: string | undefined): unknown {
-    let operation;
+  async execute(query: string, variables: Record<string, unknown>, operationName: string | undefined, token: string | undefined): Promise<Record<string, unknown>> {
+    let document;
     try {
-      operation = parseOperation(query, operationName);
+      document = parse(query);
     } catch (err) {
-      if (err instanceof GraphQLSyntaxError) return { errors: [{ message: err.message, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] };
+      if (err instanceof GraphQLError) return { errors: withCode([err], 'GRAPHQL_PARSE_FAILED') };
       throw err;
     }
-    if (operation.operation === 'subscription') {
+    const validationErrors = validate(SCHEMA, document);
+    if (validationErrors.length > 0) return { errors: withCode(validationErrors, 'GRAPHQL_VALIDATION_FAILED') };
+    if (getOperationAST(document, operationName)?.operation === 'subscription') {
       return { errors: [{ message: 'Subscriptions are not served by the emulator', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] };
     }
-    const rootType = operation.operation === 'mutation' ? 'Mutation' : 'Query';
-    const validationErrors: GraphQLErrorBody[] = [];
-    validate(operation.selections, rootType, validationErrors);
-    if (validationErrors.length > 0) return { errors: validationErrors };
-
-    const resolvers = operation.operation === 'mutation' ? this.mutations : this.queries;
-    const effectiveVariables = { ...operation.variableDefaults, ...variables };
-    const authenticated = this.deps.isValidToken(token);
-    const data: Record<string, unknown> = {};
-    const errors: GraphQLErrorBody[] = [];
-    for (const field of operation.selections) {
-      const key = field.alias ?? field.name;
-      if (field.name === '__typename') {
-        data[key] = rootType;
-        continue;
-      }
-      try {
-        if (!authenticated) throw authRequired();
-        const resolver = resolvers[field.name];
-        if (!resolver) throw new Error(`no resolver for ${field.name}`);
-        const args = Object.fromEntries(Object.entries(field.args).map(([name, node]) => [name, resolveValue(node, effectiveVariables)]));
-        data[key] = project(resolver(args), field.selections, SCHEMA[rootType]?.[field.name] ?? 'String');
-      } catch (err) {
-        data[key] = null;
-        if (err instanceof ResolverError) {
-          errors.push({ message: err.message, path: [key], extensions: { code: err.code, data: err.data } });
-        } else {
-          errors.push({ message: err instanceof Error ? err.message : String(err), path: [key], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-        }
-      }
-    }
-    return errors.length > 0 ? { errors, data } : { data };
+    const context: RequestContext = { capabilities: this.deps.capabilitiesOf(token) };
+    const result = await execute({
+      schema: SCHEMA,
+      document,
+      rootValue: this.rootValue,
+      contextValue: context,
+      variableValues: variables,
+      operationName: operationName ?? null,
+      fieldResolver: authorizingResolver,
+    });
+    return formatResult(result);
   }
 
   private connectorView(record: ConnectorRecord): Record<string, unknown> {
     return {
       id: record.id,
+      standard_id: `connector--${record.id}`,
+      entity_type: 'Connector',
+      parent_types: ['Basic-Object', 'Internal-Object'],
       name: record.name,
       active: true,
       auto: record.auto,
+      auto_update: record.autoUpdate,
+      enrichment_resolution: record.enrichmentResolution,
       only_contextual: record.onlyContextual,
       playbook_compatible: record.playbookCompatible,
       connector_type: record.type,
@@ -270,15 +232,20 @@ export class GraphqlEndpoint {
       connector_state: record.state,
       connector_state_reset: record.resetPending,
       connector_user_id: this.deps.userId,
-      // pycti reads these RabbitMQ settings even for STREAM connectors; a populated object keeps it happy.
+      jwks: () => platformJwks(),
+      // pycti reads the RabbitMQ settings (and 7.x the S3 ones) even for STREAM connectors;
+      // populated objects keep it happy.
       config: {
         connection: { host: 'localhost', vhost: '/', use_ssl: false, port: 5672, user: 'guest', pass: 'guest' },
+        s3: { endpoint: 'localhost', port: 9000, use_ssl: false, bucket_name: 'opencti-bucket', bucket_region: 'us-east-1', access_key: 'emulator', secret_key: 'emulator' },
         listen: `listen_${record.id}`,
         listen_routing: `listen_routing_${record.id}`,
         listen_exchange: 'amqp.connector.exchange',
+        listen_callback_uri: null,
         push: `push_${record.id}`,
         push_routing: `push_routing_${record.id}`,
         push_exchange: 'amqp.worker.exchange',
+        dead_letter_routing: 'listen_routing_too-large-bundle',
       },
       connector_info: record.info,
       built_in: false,

@@ -14,6 +14,8 @@ export {
   buildTlpGreenMarking,
   indicatorStandardId,
 } from './indicators';
-export { startOpenCtiEmulator, DEFAULT_TOKEN, DEFAULT_STREAM_ID, DEFAULT_HEARTBEAT_MS } from './server';
+export { startOpenCtiEmulator, DEFAULT_TOKEN, DEFAULT_ADMIN_TOKEN, DEFAULT_STREAM_ID, DEFAULT_HEARTBEAT_MS } from './server';
 export { REASON_NOT_AUTHENTICATED, REASON_NOT_AUTHORIZED, REASON_STOPPED } from './stream';
+export { SCHEMA as OPENCTI_GRAPHQL_SCHEMA } from './graphql-schema';
+export { EMULATED_PLATFORM_VERSION } from './graphql';
 export { UnknownObjectError, InvalidChangeError } from './knowledge';

@@ -208,7 +208,6 @@ export class KnowledgeBase {
       storedType,
       delivery: deliveryFor(this.collection, storedType, stix, reversePatch),
       payload: JSON.stringify(envelope),
-      objectKey: typeof octi?.['id'] === 'string' ? octi['id'] : stix.id,
       markingRefs: Array.isArray(markingRefs) ? markingRefs.filter((r): r is string => typeof r === 'string') : [],
       inferred: octi?.['is_inferred'] === true,
     };

@@ -17,6 +17,14 @@ import { KnowledgeBase, UnknownObjectError } from './knowledge';
 import { StreamHub } from './stream';
 
 export const DEFAULT_TOKEN = 'opencti-test-token';
+export const DEFAULT_ADMIN_TOKEN = 'opencti-admin-token';
+/**
+ * What the connector's service account may do on the platform: register and ping
+ * (CONNECTORAPI), read knowledge and streams. Not MODULES_MODMANAGE, so it cannot delete
+ * connectors; the administrator's token (BYPASS) can.
+ */
+const CONNECTOR_CAPABILITIES: ReadonlySet<string> = new Set(['CONNECTORAPI', 'KNOWLEDGE', 'TAXIIAPI']);
+const ADMIN_CAPABILITIES: ReadonlySet<string> = new Set(['BYPASS']);
 export const DEFAULT_STREAM_ID = 'live-yara';
 export const DEFAULT_HEARTBEAT_MS = 5000;
 
@@ -24,7 +32,13 @@ export async function startOpenCtiEmulator(opts: OpenCtiEmulatorOptions = {}): P
   const host = opts.host ?? '127.0.0.1';
   const streamId = opts.streamId ?? DEFAULT_STREAM_ID;
   let token = opts.token ?? DEFAULT_TOKEN;
-  const isValidToken = (candidate: string | undefined) => candidate !== undefined && candidate === token;
+  const adminToken = opts.adminToken ?? DEFAULT_ADMIN_TOKEN;
+  const capabilitiesOf = (candidate: string | undefined) => {
+    if (candidate === undefined) return undefined;
+    if (candidate === token) return CONNECTOR_CAPABILITIES;
+    return candidate === adminToken ? ADMIN_CAPABILITIES : undefined;
+  };
+  const isValidToken = (candidate: string | undefined) => capabilitiesOf(candidate) !== undefined;
 
   const log = new EventLog<StreamRecord>();
   const collection = createCollection(streamId, opts.filterDetection ?? false);
@@ -38,7 +52,7 @@ export async function startOpenCtiEmulator(opts: OpenCtiEmulatorOptions = {}): P
     heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     dependencies: opts.dependencies ?? true,
   });
-  const graphql = new GraphqlEndpoint({ isValidToken, connectors: connectorRegistry, collection, userId: EMULATED_USER_ID });
+  const graphql = new GraphqlEndpoint({ capabilitiesOf, connectors: connectorRegistry, collection, userId: EMULATED_USER_ID });
 
   // Assigned once listening; the facade is created first because the control routes use it.
   let url = '';
@@ -50,6 +64,7 @@ export async function startOpenCtiEmulator(opts: OpenCtiEmulatorOptions = {}): P
     get token() {
       return token;
     },
+    adminToken,
     createIndicator: (spec) => knowledge.createIndicator(spec),
     updateIndicator: (internalId, change) => knowledge.updateIndicator(internalId, change),
     deleteIndicator: (internalId) => knowledge.deleteIndicator(internalId),
@@ -99,7 +114,7 @@ export async function startOpenCtiEmulator(opts: OpenCtiEmulatorOptions = {}): P
     if (path === '/stream' || path.startsWith('/stream/')) {
       const delayMatch = /^\/stream\/connection\/([^/]+)\/?$/.exec(path);
       if (delayMatch?.[1] !== undefined && req.method === 'POST') {
-        let body: unknown = {};
+        let body: unknown;
         try {
           body = JSON.parse((await readBody(req)) || '{}');
         } catch {

@@ -82,7 +82,7 @@ class StreamConnection {
   private lastEventPosition: StreamPosition | undefined;
   private readonly snapshot: StixObject[];
   private snapshotIndex = 0;
-  /** Objects whose dependencies were already sent on this connection (the platform's LRU). */
+  /** Ids of referenced objects already sent on this connection (the platform's LRU). */
   private readonly dependenciesSent = new Set<string>();
   private scheduled = false;
   private blocked = false;
@@ -183,9 +183,8 @@ class StreamConnection {
     for (const stix of items) {
       const position = { ms: updatedAtMs(stix), seq: 0 };
       const id = formatPosition(position);
-      const octiId = octiExtension(stix)?.['id'];
       const refs = stix['object_marking_refs'];
-      chunk += this.dependencyFrames(id, typeof octiId === 'string' ? octiId : stix.id, Array.isArray(refs) ? refs : []);
+      chunk += this.dependencyFrames(id, Array.isArray(refs) ? refs : []);
       chunk += frame(id, 'create', syntheticCreatePayload(stix, 'init-create'));
       this.setLastEventId(id, position);
     }
@@ -211,21 +210,25 @@ class StreamConnection {
     if (record.delivery === null) return '';
     if (record.inferred && !this.options.withInferences) return '';
     if (record.delivery === 'delete') return this.options.listenDelete ? frame(entry.id, 'delete', record.payload) : '';
-    return this.dependencyFrames(entry.id, record.objectKey, record.markingRefs) + frame(entry.id, record.delivery, record.payload);
+    return this.dependencyFrames(entry.id, record.markingRefs) + frame(entry.id, record.delivery, record.payload);
   }
 
   /**
-   * `init-dependencies` creates sharing the triggering event's id, sent before the first
-   * frame of each object on this connection. `no-dependencies` does not suppress them: it
-   * only concerns relationships, which the emulator does not model.
+   * `init-dependencies` creates sharing the triggering event's id, for each referenced object
+   * this connection has not received yet: the platform keeps a per-connection cache of the
+   * ids it already sent, so a marking goes out once per connection, before the first object
+   * that references it, and again only after a reconnect. `no-dependencies` does not
+   * suppress them: it only concerns relationships, which the emulator does not model.
    */
-  private dependencyFrames(id: string, objectKey: string, refs: readonly unknown[]): string {
-    if (!this.hub.options.dependencies || this.dependenciesSent.has(objectKey)) return '';
-    this.dependenciesSent.add(objectKey);
+  private dependencyFrames(id: string, refs: readonly unknown[]): string {
+    if (!this.hub.options.dependencies) return '';
     let chunk = '';
     for (const ref of refs) {
-      const payload = typeof ref === 'string' ? this.hub.options.knowledge.dependencyPayload(ref) : undefined;
-      if (payload !== undefined) chunk += frame(id, 'create', payload);
+      if (typeof ref !== 'string' || this.dependenciesSent.has(ref)) continue;
+      const payload = this.hub.options.knowledge.dependencyPayload(ref);
+      if (payload === undefined) continue;
+      this.dependenciesSent.add(ref);
+      chunk += frame(id, 'create', payload);
     }
     return chunk;
   }

@@ -96,9 +96,20 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Answer {
     }
   }
 
+  // VT's generic convention: `/{id}/{relationship}` answers the related objects in full,
+  // `/{id}/relationships/{relationship}` only their descriptors. Both are read-only here.
+  if (rel === 'editors' && relName === undefined) {
+    if (req.method !== 'GET') throw methodNotAllowed(req.method, req.path);
+    return listEditors(ctx, req, id, 'objects');
+  }
+  if (rel === 'owner' && relName === undefined) {
+    if (req.method !== 'GET') throw methodNotAllowed(req.method, req.path);
+    const r = ctx.store.find(id, req.caller);
+    return json(200, { data: relatedObject({ type: 'user', id: r.owner }, req.base), links: { self: `${req.base}${rulesetPath(id)}/owner` } });
+  }
   if (rel !== 'relationships' || rest.length > 0) throw notFoundPath(req.path);
   if (relName === 'editors' && relId === undefined) {
-    if (req.method === 'GET') return listEditors(ctx, req, id);
+    if (req.method === 'GET') return listEditors(ctx, req, id, 'descriptors');
     if (req.method === 'POST') {
       ctx.store.find(id, req.caller);
       const editors = parseEditorsBody(req.body);
@@ -161,16 +172,19 @@ function listRulesets(ctx: ApiContext, req: ApiRequest): Answer {
 
 function createRuleset(ctx: ApiContext, req: ApiRequest): Answer {
   const attrs = parseCreateBody(req.body);
-  ctx.validator.validate(attrs.rules);
+  ctx.validator.validate(attrs.rules, attrs.match_object_type ?? 'file');
   const created = ctx.store.create(req.caller.user, attrs);
   return json(200, { data: rulesetObject(created, req.base) });
 }
 
 function patchRuleset(ctx: ApiContext, req: ApiRequest, id: string): Answer {
   // Visibility first: an invisible id is a 404 whatever the body says.
-  ctx.store.find(id, req.caller);
+  const current = ctx.store.find(id, req.caller);
   const patch = parsePatchBody(req.body, id);
-  if (patch.rules !== undefined) ctx.validator.validate(patch.rules);
+  // A new match type is checked against the rules the ruleset will then hold.
+  if (patch.rules !== undefined || patch.match_object_type !== undefined) {
+    ctx.validator.validate(patch.rules ?? current.rules, patch.match_object_type ?? current.match_object_type);
+  }
   const updated = ctx.store.update(id, req.caller, patch);
   return json(200, { data: rulesetObject(updated, req.base) });
 }
@@ -192,12 +206,22 @@ function deleteAllRulesets(ctx: ApiContext, req: ApiRequest): Answer {
   });
 }
 
-function listEditors(ctx: ApiContext, req: ApiRequest, id: string): Answer {
+function listEditors(ctx: ApiContext, req: ApiRequest, id: string, shape: 'descriptors' | 'objects'): Answer {
   const r = ctx.store.find(id, req.caller);
   const limit = parseLimit(param(req, 'limit'), ctx.pageMax);
-  const page = pageByOffset(r.editors, limit, param(req, 'cursor'), fingerprint('editors', id));
-  const data = page.items.map((e) => ({ type: e.type, id: e.id }));
-  return json(200, collection(data, `${req.base}${rulesetPath(id)}/relationships/editors`, req.query, limit, page.nextCursor));
+  const page = pageByOffset(r.editors, limit, param(req, 'cursor'), fingerprint('editors', id, shape));
+  const data = page.items.map((e) => (shape === 'objects' ? relatedObject(e, req.base) : { type: e.type, id: e.id }));
+  const self = `${req.base}${rulesetPath(id)}${shape === 'objects' ? '/editors' : '/relationships/editors'}`;
+  return json(200, collection(data, self, req.query, limit, page.nextCursor));
+}
+
+/**
+ * A user or group as a full VT object. The emulator knows no profile attributes of other
+ * accounts, so `attributes` is empty rather than invented.
+ */
+function relatedObject(descriptor: { type: string; id: string }, base: string): Record<string, unknown> {
+  const collectionName = descriptor.type === 'group' ? 'groups' : 'users';
+  return { type: descriptor.type, id: descriptor.id, links: { self: `${base}/${collectionName}/${encodeURIComponent(descriptor.id)}` }, attributes: {} };
 }
 
 /** The new owner must be a known user sharing a group with the current owner (when it has groups). */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { badRequest, invalidArgument } from './errors';
 import type { RulesetAttributes } from './store';
 import type { EditorDescriptor } from './types';
-import { checkYara, lineOf } from './yara';
+import { compileForVirusTotal, lineOf } from './yara';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const nonBlank = (s: string): boolean => s.trim().length > 0;
@@ -120,12 +120,13 @@ export class RulesValidator {
     this.invalidPattern = re ? new RegExp(re.source, re.flags.replace(/[gy]/g, '')) : undefined;
   }
 
-  validate(rules: string): void {
+  /** `matchObjectType` is the ruleset's: VirusTotal compiles file rules and URL rules differently. */
+  validate(rules: string, matchObjectType: string): void {
     const bytes = Buffer.byteLength(rules, 'utf8');
     if (bytes > this.maxBytes) {
       throw invalidArgument(`Ruleset is too large: ${bytes} bytes, the maximum is ${this.maxBytes} bytes`);
     }
-    const checked = checkYara(rules);
+    const checked = compileForVirusTotal(rules, matchObjectType);
     if (!checked.ok) throw invalidArgument(checked.message);
     const match = this.invalidPattern?.exec(rules);
     if (match) {

@@ -1,9 +1,13 @@
-// A deliberately small YARA plausibility checker. VirusTotal compiles every ruleset and
-// answers 400 with the compiler's message ("line N: syntax error, ..."); the emulator cannot
-// ship a YARA compiler, so it catches the mistakes automation realistically makes (truncated
-// text, missing condition, unbalanced braces, include, module used without import) and leaves
-// everything else to setInvalidRulePattern. It also yields the rule names VT computes into
-// `rule_names` / `number_of_rules`.
+// How the emulator judges a ruleset's text as VirusTotal does: VirusTotal compiles every ruleset
+// with YARA-X, for the ruleset's match type, and answers 400 with the compiler's message. The
+// emulator runs the same compiler (the `@litko/yara-x` binding). Where that native module cannot
+// load, it falls back to a small plausibility checker that catches the mistakes automation
+// realistically makes (truncated text, missing condition, unbalanced braces, include, module
+// used without import). The checker also yields the rule names VT computes into `rule_names` /
+// `number_of_rules`.
+
+import { createYaraCompiler, describeDiagnostic, type MatchObjectType } from '../../activities/yara-compiler';
+import { scanYara } from '../../activities/yara-source';
 
 export type YaraCheck = { ok: true; ruleNames: string[] } | { ok: false; line: number; message: string };
 
@@ -266,6 +270,12 @@ const RULE_HEADER = /(?:^|[^\w$#@!.])(?:(?:private|global)\s+)*rule\s+([A-Za-z_]
 
 /** Rule names for `rule_names` / `number_of_rules`; tolerant of text the checker rejects. */
 export function ruleNames(text: string): string[] {
+  // The connector's scanner reads YARA as YARA-X lexes it (a slash always opens a regex).
+  try {
+    return scanYara(text).rules.map((rule) => rule.name);
+  } catch {
+    // not YARA it can follow: the forgiving paths below
+  }
   const checked = checkYara(text);
   if (checked.ok) return checked.ruleNames;
   const withoutComments = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
@@ -277,4 +287,27 @@ export function lineOf(text: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset && i < text.length; i++) if (text[i] === '\n') line++;
   return line;
+}
+
+// One compiler for the process; if it cannot load, the emulator says so once on stderr.
+const compiler = createYaraCompiler({
+  onUnavailable: (reason) => process.stderr.write(`virustotal emulator: ${reason}; falling back to a plausibility check of YARA text\n`),
+});
+
+/** VirusTotal's docs spell the IP type `ip`, third-party schemas `ip_address`; YARA-X knows the latter. */
+function compilerType(matchObjectType: string): MatchObjectType {
+  return matchObjectType === 'ip' ? 'ip_address' : (matchObjectType as MatchObjectType);
+}
+
+/** What VirusTotal's compiler says of a ruleset of this match type; the message names every error. */
+export function compileForVirusTotal(text: string, matchObjectType: string): { ok: true } | { ok: false; message: string } {
+  const verdict = compiler.compile(text, compilerType(matchObjectType));
+  if (verdict.status === 'unknown') {
+    const checked = checkYara(text);
+    return checked.ok ? { ok: true } : { ok: false, message: checked.message };
+  }
+  if (verdict.status === 'refused') return { ok: false, message: verdict.errors.map(describeDiagnostic).join('; ') };
+  // YARA-X accepts a text without any rule; a ruleset of nothing is refused like a truncated one.
+  if (ruleNames(text).length === 0) return { ok: false, message: 'the ruleset contains no rule' };
+  return { ok: true };
 }

@@ -101,3 +101,29 @@ test('continues as new after the threshold, carrying its state; histories replay
   const version = 'release-legacy-rulesets';
   if (record) saveHistories(histories, ['continued-as-new-first-run', 'continued-as-new-last-run', 'created-then-deleted', 'detection-false'].map((name) => `${name}.${version}`));
 });
+
+test('patterns near VirusTotal’s 1 MiB limit: the next run carries the rules once, and the state query answers', async () => {
+  const internalId = '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a';
+  // Each about 1 MB, half of it quotes that JSON escapes: 1.5 MB as stored, so two copies in one
+  // payload would be over Temporal's 2 MiB limit.
+  const big = (tag: string) => `${rule('Near_Limit', `filesize < ${tag}`)}\n/* ${'p"'.repeat(500_000)} */`;
+  const first = { ...event(internalId, '400-0', 'Near_Limit', 'true'), indicator: { ...event(internalId, '400-0', 'Near_Limit', 'true').indicator, pattern: big('1KB') } };
+  const run = await stack.client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
+    workflowId: indicatorWorkflowId(internalId),
+    taskQueue: stack.taskQueue,
+    args: [{ internalId, continueAsNewAfterEvents: 1 }],
+    signal: indicatorEventSignal,
+    signalArgs: [first],
+  });
+  await stack.applied(internalId, '400-0');
+  const second = { ...first, streamId: '401-0', indicator: { ...first.indicator, pattern: big('2KB') } };
+  await stack.handle(internalId).signal(indicatorEventSignal, second);
+  const state = await stack.applied(internalId, '401-0');
+  assert.equal(state.status, 'active');
+  assert.equal(state.indicator?.pattern, big('2KB'), 'the pattern is whole again in the new run');
+  const description = await stack.handle(internalId).describe();
+  assert.equal(description.status.name, 'RUNNING');
+  assert.notEqual(description.runId, run.signaledRunId, 'it continued as new');
+  assert.equal(stack.rulesetsNamed('Near_Limit').length, 1);
+  assert.equal(stack.rulesetsNamed('Near_Limit')[0]?.rules, big('2KB'));
+});

@@ -108,7 +108,7 @@ export class Stack {
         .describe()
         .then((d) => d.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`))
         .catch(() => undefined);
-      throw new Error(`${(error as Error).message}\nstate: ${JSON.stringify(state)}\npending activities: ${JSON.stringify(pending)}\nworker log tail:\n${this.worker.log().slice(-2000)}`);
+      throw new Error(`${(error as Error).message}\nstate: ${JSON.stringify(state)}\npending activities: ${JSON.stringify(pending)}\nworker log tail:\n${this.worker.log().slice(-2000)}`, { cause: error });
     }
   }
 

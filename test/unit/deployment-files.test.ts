@@ -10,6 +10,9 @@ import { test } from 'node:test';
 import { isScalar, parse as parseYaml, parseDocument, visit } from 'yaml';
 import { ConfigError, flattenYaml, loadConfig, type RawSettings } from '../../config/load';
 import { commonSchema, connectorSchema, openCtiSchema, temporalSchema, virusTotalSchema } from '../../config/schema';
+import { resolveTemporalCli, temporalCliVersion } from '../../temporal/cli';
+import { processEnvironment } from '../../config';
+import { cmdOf, copiesOf, dockerfileStages, envOf, finalStage, instructionsOf, runStepsOf, userOf, type Stage } from '../support/dockerfile';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PLACEHOLDER = 'ChangeMe';
@@ -97,9 +100,10 @@ function environmentOf(svc: Service): RawSettings {
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === null ? '' : String(value)]));
 }
 
-function commandOf(svc: Service): string {
-  if (svc.command === undefined) return dockerfileCmd().join(' ');
-  return Array.isArray(svc.command) ? svc.command.join(' ') : svc.command.trim().replace(/\s+/g, ' ');
+function commandOf(svc: Service): string[] {
+  if (svc.command === undefined) return cmdOf(finalStage());
+  assert.ok(Array.isArray(svc.command), 'a service command in the exec (list) form: no shell between Docker and node');
+  return svc.command;
 }
 
 function dependsOn(svc: Service): Record<string, string> {
@@ -108,59 +112,36 @@ function dependsOn(svc: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(deps).map(([name, spec]) => [name, spec?.condition ?? 'service_started']));
 }
 
+/** `host:container` port mappings, with the host address when one is given. */
+function publishedPorts(svc: Service): Array<{ address?: string; host: string; container: string }> {
+  return (svc.ports ?? []).map((entry) => {
+    assert.equal(typeof entry, 'string', 'ports in the short string form');
+    const parts = (entry as string).split(':');
+    assert.ok(parts.length === 3 || parts.length === 2, `port mapping ${String(entry)}`);
+    return parts.length === 3 ? { address: parts[0], host: parts[1]!, container: parts[2]! } : { host: parts[0]!, container: parts[1]! };
+  });
+}
+
+/** The image tag's version (`temporalio/server:1.32.0` -> `1.32.0`). */
+const tagOf = (image: string | undefined) => /:([\w.-]+)$/.exec(image ?? '')?.[1];
+
 // ---------------------------------------------------------------------------------------------
-// Dockerfile
+// Dockerfile (parsed by test/support/dockerfile.ts, which the runtime-image test shares)
 
-type Instruction = { keyword: string; args: string };
-
-function dockerfileInstructions(): Instruction[] {
-  const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-  const instructions: Instruction[] = [];
-  let pending = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (pending === '' && (line === '' || line.startsWith('#'))) continue;
-    if (pending !== '' && line.startsWith('#')) continue; // comment inside a continued instruction
-    if (line.endsWith('\\')) {
-      pending += `${line.slice(0, -1)} `;
-      continue;
-    }
-    const full = `${pending}${line}`.trim();
-    pending = '';
-    if (full === '') continue;
-    const match = /^(\S+)\s*(.*)$/s.exec(full)!;
-    instructions.push({ keyword: match[1]!.toUpperCase(), args: match[2]!.trim() });
-  }
-  return instructions;
+/** The stage that builds what the final stage copies with --from. */
+function buildStage(): Stage {
+  const froms = copiesOf(finalStage()).map((copy) => copy.from).filter((from) => from !== undefined);
+  assert.equal(new Set(froms).size, 1, 'the runtime stage copies from one build stage');
+  const stage = dockerfileStages().find((candidate) => candidate.name === froms[0]);
+  assert.ok(stage, `COPY --from=${froms[0]} names an earlier stage`);
+  return stage;
 }
 
-/** The instructions of the last build stage, the one that becomes the image. */
-function finalStage(): Instruction[] {
-  const all = dockerfileInstructions();
-  const lastFrom = all.map((instruction) => instruction.keyword).lastIndexOf('FROM');
-  assert.ok(lastFrom >= 0, 'the Dockerfile has a FROM');
-  return all.slice(lastFrom);
-}
-
-function dockerfileCmd(): string[] {
-  const cmds = finalStage().filter((instruction) => instruction.keyword === 'CMD');
-  assert.ok(cmds.length > 0, 'the Dockerfile has a CMD');
-  const args = cmds.at(-1)!.args;
-  assert.ok(args.startsWith('['), 'CMD uses the exec (JSON) form, so signals reach the process');
-  return JSON.parse(args) as string[];
-}
-
-/** The build-context paths COPY/ADD take from, flags (--chown, --from) stripped. */
-function copiedSources(): string[] {
-  return finalStage()
-    .filter((instruction) => instruction.keyword === 'COPY' || instruction.keyword === 'ADD')
-    .filter((instruction) => !/--from[=\s]/.test(instruction.args))
-    .flatMap((instruction) => {
-      const parts = instruction.args.startsWith('[')
-        ? (JSON.parse(instruction.args) as string[])
-        : instruction.args.split(/\s+/).filter((part) => !part.startsWith('--'));
-      return parts.slice(0, -1).map((source) => source.replace(/^\.\//, '').replace(/\/+$/, ''));
-    });
+/** The compiled entry point (`dist/worker/main.js`) of a TypeScript source (`worker/main.ts`). */
+function sourceOfCompiled(file: string): string {
+  const match = /^dist\/(.+)\.js$/.exec(file);
+  assert.ok(match, `${file} is a compiled file under dist/`);
+  return `${match[1]}.ts`;
 }
 
 /** Every file an entry point reaches through relative imports, as paths relative to ROOT. */
@@ -217,7 +198,8 @@ function withTempFile<T>(content: string, use: (file: string) => T): T {
 // =============================================================================================
 // docker-compose.yml
 
-test('compose: the worker and the starter are built from the Dockerfile', () => {
+test('compose: the worker and the starter run one image, built from the Dockerfile', () => {
+  const images = new Set<string | undefined>();
   for (const name of [WORKER, STARTER]) {
     const svc = service(name);
     assert.ok(svc.build !== undefined, `${name} has a build section (not only a prebuilt image)`);
@@ -226,14 +208,25 @@ test('compose: the worker and the starter are built from the Dockerfile', () => 
     assert.equal(dockerfile, path.join(ROOT, 'Dockerfile'), `${name} builds from this repository's Dockerfile`);
     assert.ok(existsSync(dockerfile), 'the Dockerfile exists');
     assert.equal(svc.restart, 'always', `${name} is restarted when it exits`);
+    assert.ok(svc.image, `${name} names its image, so both services share it`);
+    images.add(svc.image);
   }
+  assert.equal(images.size, 1, 'one image for both roles');
+  assert.deepEqual(service(WORKER).build, service(STARTER).build, 'the same build, so the second is the same image');
 });
 
-test('compose: the worker runs npm run worker, the starter npm run starter with exactly one replica', () => {
+test("compose: the worker runs the image's CMD, the starter the compiled starter, with exactly one replica", () => {
   const worker = service(WORKER);
   const starter = service(STARTER);
-  assert.equal(commandOf(worker), 'npm run worker');
-  assert.equal(commandOf(starter), 'npm run starter');
+  assert.deepEqual(commandOf(worker), ['node', 'dist/worker/main.js']);
+  assert.deepEqual(commandOf(worker), cmdOf(finalStage()), 'the worker is the image default');
+  assert.deepEqual(commandOf(starter), ['node', 'dist/starter/main.js']);
+  // Each command runs the compiled form of the role's entry point, which npm run <role> runs as TypeScript.
+  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  for (const [role, svc] of [['worker', worker], ['starter', starter]] as const) {
+    const source = sourceOfCompiled(commandOf(svc)[1]!);
+    assert.equal(scripts[role], `tsx ${source}`, `npm run ${role} runs the source of what the container runs`);
+  }
   assert.equal(starter.deploy?.replicas, 1, 'the starter declares deploy.replicas: 1 (one stream position per CONNECTOR_ID)');
   assert.equal(starter.scale ?? 1, 1, 'the starter is not scaled');
   assert.ok((worker.deploy?.replicas ?? 1) >= 1, 'the worker has at least one replica');
@@ -288,7 +281,7 @@ test('compose: secrets are ChangeMe placeholders the connector refuses, and each
   assert.equal(starter.VIRUSTOTAL_LIVEHUNT_TOKEN, undefined, 'the starter never holds the VirusTotal key');
 });
 
-test('compose: TEMPORAL_ADDRESS points at the temporal service, which both roles wait for', () => {
+test('compose: TEMPORAL_ADDRESS points at the temporal service; both roles wait for it and for the namespace', () => {
   const { services } = readCompose();
   const worker = environmentOf(service(WORKER));
   const starter = environmentOf(service(STARTER));
@@ -301,35 +294,82 @@ test('compose: TEMPORAL_ADDRESS points at the temporal service, which both roles
   assert.equal(port, '7233', 'the Temporal frontend gRPC port');
   const temporal = services[host!];
   assert.ok(temporal, `TEMPORAL_ADDRESS names a service of this file (${host})`);
-  assert.match(temporal.image ?? '', /^temporalio\/(auto-setup|server):\d+\.\d+\.\d+$/, 'a Temporal server image with a pinned version');
-  const temporalEnv = environmentOf(temporal);
-  assert.equal(worker.TEMPORAL_NAMESPACE, temporalEnv.DEFAULT_NAMESPACE ?? 'default', 'the connector uses the namespace the server creates');
+  assert.match(temporal.image ?? '', /^temporalio\/server:\d+\.\d+\.\d+$/, 'the temporalio/server image with a pinned version (auto-setup is no longer published)');
   assert.ok(temporal.healthcheck?.test && !temporal.healthcheck.disable, 'the Temporal service has a healthcheck');
+
+  // The namespace: created by an admin-tools one-shot once the server is healthy.
+  const creators = Object.entries(services).filter(([, svc]) => svc.image?.startsWith('temporalio/admin-tools:') && environmentOf(svc).DEFAULT_NAMESPACE);
+  assert.equal(creators.length, 1, 'one admin-tools service creates the namespace');
+  const [creatorName, creator] = creators[0]!;
+  assert.equal(environmentOf(creator).DEFAULT_NAMESPACE, worker.TEMPORAL_NAMESPACE, 'the connector uses the namespace that is created');
+  assert.equal(environmentOf(creator).TEMPORAL_ADDRESS, worker.TEMPORAL_ADDRESS, 'created on the server the connector uses');
+  assert.equal(dependsOn(creator)[host!], 'service_healthy', 'created once the server is up');
+  assert.match(String(creator.command), /temporal operator namespace create/);
   for (const name of [WORKER, STARTER]) {
     assert.equal(dependsOn(service(name))[host!], 'service_healthy', `${name} waits until Temporal is healthy`);
+    assert.equal(dependsOn(service(name))[creatorName], 'service_completed_successfully', `${name} waits until the namespace exists`);
   }
 });
 
-test('compose: Temporal persists to PostgreSQL, the Web UI is on 8080, and every pulled image is pinned', () => {
+test('compose: Temporal persists to PostgreSQL, whose schema admin-tools sets up before the server starts', () => {
   const { services } = readCompose();
   const temporal = services.temporal;
   assert.ok(temporal, 'a temporal service');
   const temporalEnv = environmentOf(temporal);
   assert.match(temporalEnv.DB ?? '', /^postgres/, 'Temporal uses PostgreSQL');
-  const database = services[temporalEnv.POSTGRES_SEEDS ?? ''];
+  const databaseName = temporalEnv.POSTGRES_SEEDS ?? '';
+  const database = services[databaseName];
   assert.ok(database, 'POSTGRES_SEEDS names a service of this file');
   assert.match(database.image ?? '', /^postgres:/);
   assert.equal(environmentOf(database).POSTGRES_PASSWORD, temporalEnv.POSTGRES_PWD, 'Temporal uses the database password');
-  assert.equal(dependsOn(temporal)[temporalEnv.POSTGRES_SEEDS!], 'service_healthy');
   assert.ok(database.healthcheck?.test, 'the database has a healthcheck');
   const volumes = (database as { volumes?: string[] }).volumes ?? [];
   assert.ok(volumes.some((volume) => volume.endsWith(':/var/lib/postgresql/data')), 'the database keeps its data in a volume');
 
+  const schemaSetups = Object.entries(services).filter(([, svc]) => svc.image?.startsWith('temporalio/admin-tools:') && /update-schema/.test(String(svc.command)));
+  assert.equal(schemaSetups.length, 1, 'one admin-tools service sets up the schema');
+  const [setupName, setup] = schemaSetups[0]!;
+  const setupEnv = environmentOf(setup);
+  assert.equal(setupEnv.SQL_HOST, databaseName, 'on the database Temporal uses');
+  assert.equal(setupEnv.SQL_PASSWORD, temporalEnv.POSTGRES_PWD, 'with its password');
+  assert.equal(setupEnv.SQL_PLUGIN, temporalEnv.DB, 'with the plugin the server uses');
+  assert.equal(dependsOn(setup)[databaseName], 'service_healthy');
+  assert.equal(dependsOn(temporal)[setupName], 'service_completed_successfully', 'the server starts once the schema is there');
+  const command = String(setup.command);
+  for (const db of ['temporal', 'temporal_visibility']) {
+    assert.match(command, new RegExp(`--db ${db} update-schema -d /etc/temporal/schema/postgresql/v12/${db === 'temporal' ? 'temporal' : 'visibility'}/versioned`), `${db} schema brought up to date`);
+  }
+});
+
+test('compose: the Temporal images are the versions the tests run (the pinned CLI dev server)', async () => {
+  const { services } = readCompose();
+  const env = processEnvironment();
+  const cli = await resolveTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH || undefined, searchPath: env.PATH ?? '' });
+  const version = await temporalCliVersion(cli.path);
+  const match = /\(Server (\d+\.\d+\.\d+), UI (\d+\.\d+\.\d+)\)/.exec(version);
+  assert.ok(match, `the CLI names its server and UI versions: ${version}`);
+  const [, server, ui] = match;
+  assert.equal(tagOf(services.temporal?.image), server, 'temporalio/server');
+  const adminTools = Object.values(services).filter((svc) => svc.image?.startsWith('temporalio/admin-tools:'));
+  assert.ok(adminTools.length > 0);
+  for (const svc of adminTools) assert.equal(tagOf(svc.image), server, 'temporalio/admin-tools matches the server (its schema)');
+  const uiService = Object.values(services).find((svc) => svc.image?.startsWith('temporalio/ui:'));
+  assert.equal(tagOf(uiService?.image), ui, 'temporalio/ui');
+});
+
+test('compose: the Web UI and the server are published on 127.0.0.1 only, the UI away from OpenCTI\'s 8080; every pulled image is pinned', () => {
+  const { services } = readCompose();
   const ui = Object.values(services).find((svc) => svc.image?.startsWith('temporalio/ui:'));
   assert.ok(ui, 'a temporalio/ui service');
   assert.equal(environmentOf(ui).TEMPORAL_ADDRESS, environmentOf(service(WORKER)).TEMPORAL_ADDRESS, 'the UI talks to the same server');
-  assert.ok((ui.ports ?? []).some((entry) => (typeof entry === 'string' ? /(^|:)8080:8080$/.test(entry) : entry.target === 8080)), 'the UI is published on 8080');
-
+  const uiPorts = publishedPorts(ui);
+  assert.equal(uiPorts.length, 1);
+  assert.equal(uiPorts[0]!.container, '8080', 'the UI container listens on 8080');
+  assert.notEqual(uiPorts[0]!.host, '8080', 'not on the port where OpenCTI usually listens');
+  for (const [name, svc] of Object.entries(services)) {
+    for (const port of publishedPorts(svc)) assert.equal(port.address, '127.0.0.1', `${name} publishes ${port.host} on the loopback only (no authentication in front)`);
+  }
+  assert.ok(readFileSync(path.join(ROOT, 'README.md'), 'utf8').includes(`http://127.0.0.1:${uiPorts[0]!.host}`), 'the README gives the UI address');
   for (const [name, svc] of Object.entries(services)) {
     if (svc.build !== undefined) continue;
     assert.match(svc.image ?? '', /^[^:]+:(?!latest$)[\w.-]+$/, `${name} pins its image to a tag other than latest`);
@@ -339,55 +379,66 @@ test('compose: Temporal persists to PostgreSQL, the Web UI is on 8080, and every
 // =============================================================================================
 // Dockerfile
 
-test('Dockerfile: a glibc (non-alpine) node:20 base, NODE_ENV=production, production dependencies only', () => {
-  const froms = dockerfileInstructions().filter((instruction) => instruction.keyword === 'FROM');
-  assert.ok(froms.length > 0);
-  const stages = new Set<string>();
-  for (const from of froms) {
-    const words = from.args.split(/\s+/).filter((word) => !word.startsWith('--'));
-    const image = words[0]!;
-    const isEarlierStage = stages.has(image.toLowerCase());
-    if (words[1]?.toLowerCase() === 'as' && words[2]) stages.add(words[2].toLowerCase());
-    if (isEarlierStage) continue; // FROM an earlier stage: its own base was checked
-    assert.match(image, /^node:20([.-]|$)/, `${image}: a node:20 image`);
-    assert.doesNotMatch(image, /alpine|musl/i, `${image}: the Temporal core bridge needs glibc`);
+test('Dockerfile: glibc (non-alpine) node:24 stages, a Node version package.json supports', () => {
+  const stages = dockerfileStages();
+  assert.ok(stages.length >= 2, 'multi-stage: a build stage and a runtime stage');
+  const names = new Set(stages.map((stage) => stage.name).filter(Boolean));
+  const engines = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  const supportedMajors = [...engines.matchAll(/\^(\d+)\./g)].map((match) => match[1]);
+  for (const stage of stages) {
+    if (names.has(stage.base.toLowerCase())) continue; // FROM an earlier stage: its own base was checked
+    assert.match(stage.base, /^node:24([.-]|$)/, `${stage.base}: a node:24 image (the current LTS)`);
+    assert.doesNotMatch(stage.base, /alpine|musl/i, `${stage.base}: the Temporal core bridge needs glibc`);
+    assert.ok(supportedMajors.includes(/^node:(\d+)/.exec(stage.base)![1]), `package.json engines (${engines}) includes ${stage.base}`);
   }
-  const final = finalStage();
-  const env = final.filter((instruction) => instruction.keyword === 'ENV').map((instruction) => instruction.args).join(' ');
-  assert.match(env, /\bNODE_ENV[= ]production\b/);
-  const runs = final.filter((instruction) => instruction.keyword === 'RUN').map((instruction) => instruction.args);
-  assert.ok(runs.some((run) => /\bnpm ci\b.*--omit=dev/.test(run)), 'npm ci --omit=dev');
-  assert.ok(!runs.some((run) => /\bnpm (install|i)\b/.test(run)), 'npm ci, not npm install: the lockfile is the source of truth');
-  const copies = copiedSources();
-  assert.ok(copies.includes('package-lock.json') && copies.includes('package.json'), 'package.json and the lockfile are copied');
 });
 
-test('Dockerfile: runs as a non-root user, npm run worker by default, with signals reaching the connector', () => {
+test('Dockerfile: the build stage installs everything and runs npm run build; the runtime stage has production dependencies and dist/ only', () => {
+  const build = buildStage();
+  const buildSteps = runStepsOf(build).flat();
+  assert.ok(buildSteps.some((step) => /^npm ci\b/.test(step) && !step.includes('--omit=dev')), 'the build stage installs the development dependencies');
+  assert.ok(buildSteps.includes('npm run build'), 'the build stage runs npm run build');
+
   const final = finalStage();
-  const users = final.filter((instruction) => instruction.keyword === 'USER').map((instruction) => instruction.args.split(':')[0]!.trim());
-  assert.ok(users.length > 0, 'a USER instruction');
-  assert.ok(!['root', '0'].includes(users.at(-1)!), `runs as ${users.at(-1)}, not root`);
-  assert.deepEqual(dockerfileCmd(), ['npm', 'run', 'worker']);
-  // npm runs scripts through `script-shell -c`; dash (Debian's sh) would stand between npm and
-  // tsx and swallow the SIGTERM of `docker stop`.
-  const env = final.filter((instruction) => instruction.keyword === 'ENV').map((instruction) => instruction.args).join(' ');
-  assert.match(env, /\bNPM_CONFIG_SCRIPT_SHELL[= ]\/bin\/bash\b/);
+  assert.match(envOf(final).NODE_ENV ?? '', /^production$/);
+  const steps = runStepsOf(final).flat();
+  assert.ok(steps.some((step) => /^npm ci\b.*--omit=dev/.test(step)), 'npm ci --omit=dev');
+  assert.ok(!steps.some((step) => /\bnpm (install|i)\b/.test(step)), 'npm ci, not npm install: the lockfile is the source of truth');
+  const copies = copiesOf(final);
+  const fromContext = copies.filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources);
+  assert.deepEqual(fromContext.sort(), ['package-lock.json', 'package.json'], 'from the build context: the package files only (no sources, no secrets)');
+  const fromBuild = copies.filter((copy) => copy.from !== undefined);
+  assert.deepEqual(fromBuild.map((copy) => [copy.sources, copy.destination]), [[[`${instructionsOf(build, 'WORKDIR').at(-1)}/dist`], './dist']], 'the compiled code and the bundle, from the build stage');
 });
 
-test('Dockerfile: copies every source file the worker, the starter and npm start load, and no secrets', () => {
-  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  const copied = new Set(copiedSources());
+test('Dockerfile: runs as a non-root user, node on the compiled worker in the exec form (signals reach it)', () => {
+  const final = finalStage();
+  const user = userOf(final);
+  assert.ok(!['root', '0'].includes(user), `runs as ${user}, not root`);
+  assert.deepEqual(cmdOf(final), ['node', 'dist/worker/main.js']);
+  assert.equal(instructionsOf(final, 'ENTRYPOINT').length, 0, 'no ENTRYPOINT: the command alone picks the role');
+});
+
+test('Dockerfile: the build stage copies every source the roles and the build load; tsconfig.build.json compiles them to dist/', () => {
+  const build = buildStage();
+  const copied = new Set(copiesOf(build).filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources));
   assert.ok(!copied.has('.'), 'sources are copied folder by folder, not the whole context');
-  for (const script of ['worker', 'starter', 'start']) {
-    const entry = /^tsx\s+(\S+\.ts)$/.exec(scripts[script] ?? '')?.[1];
-    assert.ok(entry, `npm run ${script} is "tsx <file>"`);
+  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const buildEntries = [...(scripts.build ?? '').matchAll(/\btsx\s+(\S+\.ts)/g)].map((match) => match[1]!);
+  assert.ok(buildEntries.length > 0, 'npm run build bundles the workflows with a script');
+  const withoutComments = readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+  const tsconfig = JSON.parse(withoutComments) as { include: string[]; compilerOptions: { outDir: string; noEmit?: boolean } };
+  assert.equal(tsconfig.compilerOptions.outDir, 'dist');
+  assert.equal(tsconfig.compilerOptions.noEmit, false);
+  for (const entry of ['worker/main.ts', 'starter/main.ts', 'app/main.ts', ...buildEntries]) {
     const needed = new Set([...reachableFiles(entry)].map((file) => file.split(path.sep)[0]!));
-    assert.deepEqual([...needed].filter((top) => !copied.has(top)), [], `npm run ${script} loads files from folders the image lacks`);
+    assert.deepEqual([...needed].filter((top) => !copied.has(top)), [], `${entry} loads files from folders the build stage lacks`);
+    assert.deepEqual([...needed].filter((top) => !tsconfig.include.includes(top)), [], `${entry} loads files tsconfig.build.json does not compile`);
   }
-  assert.ok(copied.has('tsconfig.json'), 'tsx reads tsconfig.json');
+  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) assert.ok(copied.has(file), `the build stage copies ${file}`);
   for (const secret of ['config.yml', '.env']) assert.ok(!copied.has(secret), `${secret} is not baked into the image`);
   const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/+$/, ''));
-  for (const entry of ['node_modules', '.git', 'data', '.temporal', 'config.yml']) assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+  for (const entry of ['node_modules', '.git', 'data', '.temporal', '.node', 'dist', 'config.yml']) assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
 });
 
 // =============================================================================================

@@ -35,6 +35,7 @@ function harness(change: Partial<VirusTotalSettings> = {}, rulesetHolders?: (rul
     adoptExisting: false,
     verifyIntervalMs: 24 * 60 * 60 * 1000,
     rulesetLimit: 100,
+    newFilesOnly: false,
     ...change,
   };
   const logs: Harness['logs'] = [];

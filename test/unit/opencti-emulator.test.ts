@@ -505,7 +505,7 @@ describe('OpenCTI emulator: recover', () => {
 // ---------------------------------------------------------------- dependencies, deletes, filter
 
 describe('OpenCTI emulator: dependencies, deletes and collection filter', () => {
-  it('sends a marking create sharing the id of each object’s first frame on each connection', async () => {
+  it('sends a marking create once per connection, sharing the id of the first frame that references it', async () => {
     await withEmulator({}, async (e) => {
       const a = e.createIndicator({ name: 'A', pattern: yara(1) });
       const b = e.createIndicator({ name: 'B', pattern: yara(2) });
@@ -521,7 +521,6 @@ describe('OpenCTI emulator: dependencies, deletes and collection filter', () => 
           assert.deepEqual(summary, [
             [a.eventId, 'dep'],
             [a.eventId, 'create'],
-            [b.eventId, 'dep'],
             [b.eventId, 'create'],
             [upd, 'update'],
             [e.lastEventId(), 'create'],
@@ -855,11 +854,91 @@ describe('OpenCTI emulator: GraphQL', () => {
       assert.equal(stopped.body['data']['c']['stream_live'], false);
 
       await graphql(e, REGISTER, { input: registerInput });
-      const del = await graphql(e, `mutation { deleteConnector(id: "${CONNECTOR_ID}") }`);
+      const byConnector = await graphql(e, `mutation { deleteConnector(id: "${CONNECTOR_ID}") }`);
+      assert.equal(byConnector.body['errors'][0]['extensions']['code'], 'FORBIDDEN_ACCESS', 'a connector token lacks MODULES_MODMANAGE');
+      assert.equal(byConnector.body['errors'][0]['message'], 'You are not allowed to do this.');
+      assert.equal(byConnector.body['data']['deleteConnector'], null);
+      assert.equal(e.connectorState(CONNECTOR_ID), null, 'still registered');
+
+      const del = await graphql(e, `mutation { deleteConnector(id: "${CONNECTOR_ID}") }`, {}, e.adminToken);
       assert.equal(del.body['data']['deleteConnector'], CONNECTOR_ID);
       assert.equal(e.connectorState(CONNECTOR_ID), undefined);
-      const again = await graphql(e, 'mutation D($id: ID!) { deleteConnector(id: $id) }', { id: CONNECTOR_ID });
+      const again = await graphql(e, 'mutation D($id: ID!) { deleteConnector(id: $id) }', { id: CONNECTOR_ID }, e.adminToken);
       assert.equal(again.body['errors'][0]['message'], 'No connector found with the specified ID');
+    });
+  });
+
+  it('answers pycti’s health check and the registration selection of pycti 7.x (jwks, config.s3)', async () => {
+    await withEmulator({}, async (e) => {
+      const about = await graphql(e, 'query healthCheck { about { version } }');
+      assert.match(about.body['data']['about']['version'], /^\d+\.\d+\.\d+$/);
+      const anonymous = await graphql(e, 'query healthCheck { about { version } }', {}, null);
+      assert.equal(anonymous.body['errors'][0]['extensions']['code'], 'AUTH_REQUIRED');
+
+      const register7 = `mutation RegisterConnector($input: RegisterConnectorInput) {
+        registerConnector(input: $input) {
+          id connector_state jwks
+          config {
+            connection { host vhost use_ssl port user pass }
+            s3 { endpoint port use_ssl bucket_name bucket_region access_key secret_key }
+            listen listen_routing listen_exchange push push_routing push_exchange
+          }
+          connector_user_id
+        }
+      }`;
+      const input = { ...registerInput, auto_update: false, enrichment_resolution: 'none', only_contextual: false, playbook_compatible: false, listen_callback_uri: null, version: null, slug: null };
+      const reg = await graphql(e, register7, { input });
+      assert.equal(reg.body['errors'], undefined);
+      const connector = reg.body['data']['registerConnector'];
+      const jwks = JSON.parse(connector['jwks']);
+      assert.equal(jwks['keys'][0]['kty'], 'RSA');
+      assert.equal(typeof connector['config']['s3']['port'], 'number');
+      assert.equal(typeof connector['config']['s3']['bucket_name'], 'string');
+    });
+  });
+
+  it('refuses what the platform’s GraphQL server refuses: unknown arguments, unknown input fields, wrong variable types', async () => {
+    await withEmulator({}, async (e) => {
+      const misspelledArgument = await graphql(e, 'mutation P($id: ID!) { pingConnector(ids: $id) { id } }', { id: CONNECTOR_ID });
+      assert.equal(misspelledArgument.body['errors'][0]['extensions']['code'], 'GRAPHQL_VALIDATION_FAILED');
+      assert.match(misspelledArgument.body['errors'][0]['message'], /Unknown argument "ids" on field "Mutation.pingConnector"/);
+
+      const unknownField = await graphql(e, REGISTER, { input: { ...registerInput, scopes: ['yara'] } });
+      assert.equal(unknownField.body['errors'][0]['extensions']['code'], 'BAD_USER_INPUT');
+      assert.match(unknownField.body['errors'][0]['message'], /Field "scopes" is not defined by type "RegisterConnectorInput"/);
+      assert.equal(unknownField.body['data'], undefined, 'nothing executed');
+      assert.equal(e.connectorState(CONNECTOR_ID), undefined, 'nothing registered');
+
+      const unknownLiteralField = await graphql(e, 'mutation { registerConnector(input: {id: "x", name: "xx", type: STREAM, colour: "red"}) { id } }');
+      assert.equal(unknownLiteralField.body['errors'][0]['extensions']['code'], 'GRAPHQL_VALIDATION_FAILED');
+      assert.match(unknownLiteralField.body['errors'][0]['message'], /Field "colour" is not defined by type "RegisterConnectorInput"/);
+
+      const wrongDeclaredType = await graphql(e, 'query S($id: ID!) { streamCollection(id: $id) { id } }', { id: e.streamId });
+      assert.equal(wrongDeclaredType.body['errors'][0]['extensions']['code'], 'GRAPHQL_VALIDATION_FAILED');
+      assert.match(wrongDeclaredType.body['errors'][0]['message'], /Variable "\$id" of type "ID!" used in position expecting type "String!"/);
+
+      await graphql(e, REGISTER, { input: registerInput });
+      const wrongValue = await graphql(e, PING, { id: CONNECTOR_ID, state: { start_from: '1-0' } });
+      assert.equal(wrongValue.body['errors'][0]['extensions']['code'], 'BAD_USER_INPUT');
+      assert.match(wrongValue.body['errors'][0]['message'], /Variable "\$state" got invalid value/);
+      const info = { run_and_terminate: false, buffering: false, queue_threshold: 'lots', queue_messages_size: 0 };
+      const wrongInfo = await graphql(e, PING, { id: CONNECTOR_ID, state: 'null', connectorInfo: info });
+      assert.match(wrongInfo.body['errors'][0]['message'], /Float cannot represent non numeric value: "lots"/);
+      const badDate = await graphql(e, PING, { id: CONNECTOR_ID, state: 'null', connectorInfo: { ...info, queue_threshold: 500, last_run_datetime: 'yesterday' } });
+      assert.equal(badDate.body['errors'][0]['extensions']['code'], 'BAD_USER_INPUT');
+      assert.match(badDate.body['errors'][0]['message'], /DateTime cannot represent an invalid date-time-string "yesterday"/);
+      assert.equal(e.connectors()[0]?.pings, 0, 'no refused ping reached the registry');
+
+      const missingRequired = await graphql(e, REGISTER, { input: { id: 'y', name: 'Only a name' } });
+      assert.match(missingRequired.body['errors'][0]['message'], /Field "type" of required type "ConnectorType!" was not provided/);
+    });
+  });
+
+  it('coerces a single string to a list, as GraphQL input coercion does for `scope`', async () => {
+    await withEmulator({}, async (e) => {
+      const reg = await graphql(e, REGISTER, { input: { ...registerInput, scope: 'yara' } });
+      assert.equal(reg.body['errors'], undefined);
+      assert.deepEqual(e.connectors()[0]?.scope, ['yara']);
     });
   });
 });
@@ -952,7 +1031,7 @@ describe('OpenCTI emulator: control surface', () => {
             await client.waitFor(() => client.frames[client.frames.length - 1]?.id === lastId, 'the whole bulk', 60_000);
             const creates = knowledgeFrames(client);
             assert.equal(creates.length, 10_000);
-            assert.equal(client.dataFrames().filter(isDependency).length, 10_000, 'one marking per indicator');
+            assert.equal(client.dataFrames().filter(isDependency).length, 1, 'the shared marking once per connection');
             for (let i = 1; i < creates.length; i += 1) assert.ok(compareIds(creates[i]!.id, creates[i - 1]!.id) > 0);
             assert.equal(new Set(creates.map(internalIdOf)).size, 10_000);
             assert.equal(json(creates[9_999])['data']['name'], 'Bulk_9999');

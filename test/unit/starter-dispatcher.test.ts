@@ -102,3 +102,34 @@ test('stop() abandons undelivered events: their frames stay unacknowledged', asy
   assert.equal(await outcome, 'abandoned');
   assert.equal(dispatcher.pending(), 0);
 });
+
+test('an event Temporal refuses for good is quarantined once and counts as handled; the events after it go on', async () => {
+  const attempts = new Map<string, number>();
+  const quarantined: Array<{ streamId: string; reason: string }> = [];
+  const delivered: string[] = [];
+  const dispatcher = new IndicatorDispatcher({
+    maxInFlight: 2,
+    log: quiet,
+    retryDelayMs: () => 1,
+    deliver: async (e) => {
+      attempts.set(e.streamId, (attempts.get(e.streamId) ?? 0) + 1);
+      if (e.indicator.internalId === 'poison') throw Object.assign(new Error('refused'), { permanent: 'Blob data size exceeds limit.' });
+      if (e.streamId === '1002-0' && attempts.get(e.streamId) === 1) throw new Error('unavailable');
+      delivered.push(e.streamId);
+    },
+    permanentRefusal: (error) => (error as { permanent?: string }).permanent,
+    quarantine: async (e, reason) => {
+      quarantined.push({ streamId: e.streamId, reason });
+    },
+  });
+  await dispatcher.submit([event('poison', 1), event('ok', 2), event('poison', 3), event('ok', 4)]);
+  assert.deepEqual(quarantined, [
+    { streamId: '1001-0', reason: 'Blob data size exceeds limit.' },
+    { streamId: '1003-0', reason: 'Blob data size exceeds limit.' },
+  ]);
+  assert.equal(attempts.get('1001-0'), 1, 'a permanent refusal is not retried');
+  assert.equal(attempts.get('1002-0'), 2, 'a transient failure still is');
+  assert.deepEqual(delivered, ['1002-0', '1004-0']);
+  assert.equal(dispatcher.quarantined(), 2);
+  assert.equal(dispatcher.pending(), 0);
+});

@@ -32,7 +32,7 @@ describe('VirusTotal client: rulesets', () => {
     const created = await vtClient.createRuleset(write);
     const { creationDate, ...attributes } = created;
     assert.equal(typeof creationDate, 'number');
-    assert.deepEqual(attributes, { id: created.id, name: write.name, rules: write.rules, enabled: true, notificationEmails: ['soc@example.org'] });
+    assert.deepEqual(attributes, { id: created.id, name: write.name, rules: write.rules, enabled: true, notificationEmails: ['soc@example.org'], matchObjectType: 'file' });
     const [stored] = vt().rulesets();
     assert.deepEqual(
       { owner: stored?.owner, limit: stored?.limit, enabled: stored?.enabled, emails: stored?.notification_emails },

@@ -287,7 +287,7 @@ describe('ruleset CRUD', () => {
       'private rule Helper : tag1 tag2 {',
       '  strings:',
       '    $s = "{ not a brace rule Fake {"',
-      '    $h = { 4D 5A ?? [2-4] }',
+      '    $h = { 4D 5A ?? [2-4] 00 }',
       '    $r = /a\\{2\\}\\//',
       '  condition:',
       '    any of them and pe.is_pe',
@@ -352,17 +352,17 @@ describe('validation', () => {
     assert.equal(vt.rulesets().length, 0);
   });
 
-  test('YARA that cannot compile is 400 InvalidArgumentError with a compiler-like message', async () => {
+  test('YARA that cannot compile is 400 InvalidArgumentError with the compiler\'s message', async () => {
     const bad: Array<[string, RegExp]> = [
-      ['rule NoCondition {\n  strings:\n    $a = "x"\n}', /^line 4: syntax error, unexpected '}', expecting <condition>$/],
-      ['rule Open {\n  condition:\n    true\n', /^line \d+: syntax error, unexpected end of file/],
-      ['rule Extra { condition: true }\n}', /^line 2: syntax error, unexpected '}'/],
-      ['just some text', /^line 1: syntax error/],
+      ['rule NoCondition {\n  strings:\n    $a = "x"\n}', /^E001 at line 4, column 1: syntax error \(expecting .*`condition`, found `}`\)/],
+      ['rule Open {\n  condition:\n    true\n', /^E001 at line 3, column 9: syntax error \(expecting .*found end of file\)/],
+      ['rule Extra { condition: true }\n}', /^E001 at line 2, column 1: syntax error/],
+      ['just some text', /^E001 at line 1, column 1: syntax error/],
       ['', /./],
-      ['// only a comment', /^line 1: syntax error, unexpected end of file/],
-      ['rule Dup { condition: true }\nrule Dup { condition: true }', /^line 2: duplicated identifier "Dup"/],
-      ['rule V { condition: vt.metadata.new_file }', /^line 1: undefined identifier "vt"/],
-      ['rule S { strings: $a = "unterminated\n condition: $a }', /^line 1: unterminated string/],
+      ['// only a comment', /no rule/],
+      ['rule Dup { condition: true }\nrule Dup { condition: true }', /^E012 at line 2, column 6: duplicate rule `Dup`/],
+      ['rule V { condition: vt.metadata.new_file }', /^E009 at line 1, column 21: unknown identifier `vt`/],
+      ['rule S { strings: $a = "unterminated\n condition: $a }', /^E001 at line 1, column 24: syntax error/],
     ];
     for (const [rules, message] of bad) {
       const r = await create({ name: 'bad', rules });
@@ -376,7 +376,7 @@ describe('validation', () => {
 
   test('include is refused', async () => {
     const r = await create({ name: 'inc', rules: `include "other.yar"\n${RULE}` });
-    assertError(r, 400, 'InvalidArgumentError', /^line 1: .*include/);
+    assertError(r, 400, 'InvalidArgumentError', /^E043 at line 1, column 1: include file not found/);
   });
 
   test('rules larger than the size limit are refused, at the limit accepted', async () => {
@@ -406,7 +406,7 @@ describe('validation', () => {
   test('setInvalidRulePattern turns matching text into a compile error, on create and PATCH', async () => {
     const id = await createId('fine');
     vt.setInvalidRulePattern(/forbidden_thing/g);
-    const rules = 'rule P {\n  condition:\n    forbidden_thing\n}';
+    const rules = 'rule P {\n  strings:\n    $a = "forbidden_thing"\n  condition:\n    $a\n}';
     for (let i = 0; i < 2; i++) {
       // Twice, so that a global RegExp's lastIndex cannot make the second attempt pass.
       assertError(await create({ name: 'p', rules }), 400, 'InvalidArgumentError', /^line 3: syntax error/);
@@ -433,7 +433,7 @@ describe('validation', () => {
       await call('PATCH', path, { body: { data: { type: 'hunting_ruleset', attributes: { rules: 'rule X {' } } } }),
       400,
       'InvalidArgumentError',
-      /^line 1: syntax error/,
+      /^E001 at line 1, column 8: syntax error/,
     );
     assertError(
       await call('PATCH', path, { body: { data: { type: 'hunting_ruleset', id: '999', attributes: { name: 'y' } } } }),
@@ -920,9 +920,10 @@ describe('control surface', () => {
     assertError(await control('POST', '/latency', { ms: -1 }), 400, 'BadRequestError');
 
     assert.equal((await control('POST', '/invalid-rule-pattern', { pattern: 'evil' })).status, 200);
-    assertError(await create({ name: 'e', rules: 'rule R { condition: evil }' }), 400, 'InvalidArgumentError');
+    const evil = 'rule R { strings: $e = "evil" condition: $e }';
+    assertError(await create({ name: 'e', rules: evil }), 400, 'InvalidArgumentError');
     await control('POST', '/invalid-rule-pattern', { pattern: null });
-    assert.equal((await create({ name: 'e', rules: 'rule R { condition: evil }' })).status, 200);
+    assert.equal((await create({ name: 'e', rules: evil })).status, 200);
   });
 
   test('requests can be read and cleared; control calls are not logged', async () => {
