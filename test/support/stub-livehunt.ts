@@ -26,7 +26,12 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 export class StubLivehunt {
   readonly calls: RecordedCall[] = [];
   /** What the worker's configuration says; a test may change it between events. */
-  settings: LivehuntSettings = { notificationEmails: ['soc@example.org'], updateMode: 'recreate', adoptExisting: false, verifyIntervalMs: DAY_MS };
+  settings: LivehuntSettings = {
+    notificationEmails: ['soc@example.org'],
+    updateMode: 'recreate',
+    adoptExisting: false,
+    verifyIntervalMs: DAY_MS,
+  };
   /** The rulesets the account holds, by id. Tests edit or delete them "by hand". */
   readonly rulesets = new Map<string, RulesetContent>();
   /** Rulesets the previous (Python) connector made; adoption takes them by exact name and rules. */

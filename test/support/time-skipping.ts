@@ -35,6 +35,9 @@ export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironme
 let runtimeInstalled = false;
 function quietRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
   runtimeInstalled = true;
 }

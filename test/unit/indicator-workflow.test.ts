@@ -99,12 +99,24 @@ async function withIndicator(
   } finally {
     // The server's clock only moves while nothing is pending: a workflow left running with a
     // timer would fire in the next test's sleep and call activities nobody expects.
-    if ((await handle().describe().catch(() => undefined))?.status.name === 'RUNNING') await handle().terminate('test over');
+    if (
+      (
+        await handle()
+          .describe()
+          .catch(() => undefined)
+      )?.status.name === 'RUNNING'
+    )
+      await handle().terminate('test over');
     stubs.delete(workflowId);
   }
 }
 
-function upsert(streamId: string, indicator: IndicatorSnapshot, change: Partial<IndicatorSnapshot> = {}, source = 'update'): IndicatorEvent {
+function upsert(
+  streamId: string,
+  indicator: IndicatorSnapshot,
+  change: Partial<IndicatorSnapshot> = {},
+  source = 'update',
+): IndicatorEvent {
   return { kind: 'upsert', streamId, source, indicator: { ...indicator, ...change } };
 }
 
@@ -117,7 +129,11 @@ function removal(streamId: string, indicator: IndicatorSnapshot, source: string)
  * Each query gets a second: the test server holds a query that reaches a run just as it continues
  * as new (for about 90 s, seen here), and asking again reaches the new run at once.
  */
-async function stateWhen(handle: WorkflowHandle, ready: (state: IndicatorWorkflowState) => boolean, what: string): Promise<IndicatorWorkflowState> {
+async function stateWhen(
+  handle: WorkflowHandle,
+  ready: (state: IndicatorWorkflowState) => boolean,
+  what: string,
+): Promise<IndicatorWorkflowState> {
   const deadline = Date.now() + 15_000;
   let last: IndicatorWorkflowState | undefined;
   for (;;) {
@@ -284,7 +300,10 @@ describe('indicator workflow: changes', () => {
       const state = await applied(handle(), '2-0');
       assert.equal(state.status, 'invalid-rule');
       assert.match(state.reason, /the previous one stays active/);
-      assert.deepEqual(state.ruleset, { id: 'ruleset-1', content: { name: indicator.name, rules: indicator.pattern, notificationEmails: ['soc@example.org'] } });
+      assert.deepEqual(state.ruleset, {
+        id: 'ruleset-1',
+        content: { name: indicator.name, rules: indicator.pattern, notificationEmails: ['soc@example.org'] },
+      });
       assert.equal(stub.rulesets.get('ruleset-1')?.rules, indicator.pattern);
       assert.deepEqual(stub.steps(), ['ensureRuleset', 'updateRuleset']);
     });
@@ -320,7 +339,10 @@ describe('indicator workflow: changes', () => {
       await send(upsert('2-0', indicator, { pattern: 'rule emotet_v2 { condition: true }' }));
       let state = await applied(handle(), '2-0');
       assert.equal(state.reason, 'ruleset updated in place');
-      assert.deepEqual(state.ruleset, { id: 'ruleset-1', content: { name: indicator.name, rules: 'rule emotet_v2 { condition: true }', notificationEmails: ['soc@example.org'] } });
+      assert.deepEqual(state.ruleset, {
+        id: 'ruleset-1',
+        content: { name: indicator.name, rules: 'rule emotet_v2 { condition: true }', notificationEmails: ['soc@example.org'] },
+      });
 
       stub.rulesets.delete('ruleset-1');
       await send(upsert('3-0', indicator, { pattern: 'rule emotet_v3 { condition: true }' }));
@@ -420,7 +442,7 @@ describe('indicator workflow: removal', () => {
     });
   }
 
-  test('detection false from the start: the previous connector\'s ruleset is released, nothing is created', async () => {
+  test("detection false from the start: the previous connector's ruleset is released, nothing is created", async () => {
     const stub = new StubLivehunt();
     stub.settings.adoptExisting = true;
     await withIndicator(stub, async ({ indicator, send, handle }) => {
@@ -429,7 +451,9 @@ describe('indicator workflow: removal', () => {
       const result = await handle().result();
       assert.deepEqual({ status: result.status, reason: result.reason }, { status: 'inactive', reason: 'detection is false' });
       assert.deepEqual(stub.steps(), ['releaseLegacyRuleset']);
-      assert.deepEqual(stub.callsOf('releaseLegacyRuleset'), [{ internalId: indicator.internalId, name: indicator.name, rules: indicator.pattern }]);
+      assert.deepEqual(stub.callsOf('releaseLegacyRuleset'), [
+        { internalId: indicator.internalId, name: indicator.name, rules: indicator.pattern },
+      ]);
       assert.equal(stub.rulesets.size, 0);
     });
   });

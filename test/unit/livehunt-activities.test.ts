@@ -46,9 +46,14 @@ function harness(change: Partial<VirusTotalSettings> = {}, rulesetHolders?: (rul
 
 /** An activity context for attempt `attempt` of an activity first scheduled at `scheduledMs`. */
 function attempt(attempt: number, scheduledMs = Date.now()) {
-  const env = new MockActivityEnvironment({ attempt, scheduledTimestampMs: scheduledMs, currentAttemptScheduledTimestampMs: Date.now() }, { logger: quietLogger });
+  const env = new MockActivityEnvironment(
+    { attempt, scheduledTimestampMs: scheduledMs, currentAttemptScheduledTimestampMs: Date.now() },
+    { logger: quietLogger },
+  );
   // MockActivityEnvironment.run does not infer an activity's result type; this keeps it.
-  return { run: <A extends unknown[], R>(activity: (...args: A) => Promise<R>, ...args: A): Promise<R> => env.run(activity, ...args) as Promise<R> };
+  return {
+    run: <A extends unknown[], R>(activity: (...args: A) => Promise<R>, ...args: A): Promise<R> => env.run(activity, ...args) as Promise<R>,
+  };
 }
 
 // The SDK logs each activity failure; the tests assert on the failures themselves.
@@ -76,11 +81,31 @@ describe('ensureRuleset', () => {
     const [stored, ...others] = vt().rulesets();
     assert.deepEqual(others, []);
     assert.deepEqual(
-      { id: stored?.id, owner: stored?.owner, name: stored?.name, rules: stored?.rules, enabled: stored?.enabled, limit: stored?.limit, emails: stored?.notification_emails, editors: stored?.editors },
-      { id: ensured.rulesetId, owner: CONNECTOR_USER, name: content.name, rules: content.rules, enabled: true, limit: 100, emails: ['soc@example.org'], editors: [{ type: 'user', id: COLLEAGUE_USER }] },
+      {
+        id: stored?.id,
+        owner: stored?.owner,
+        name: stored?.name,
+        rules: stored?.rules,
+        enabled: stored?.enabled,
+        limit: stored?.limit,
+        emails: stored?.notification_emails,
+        editors: stored?.editors,
+      },
+      {
+        id: ensured.rulesetId,
+        owner: CONNECTOR_USER,
+        name: content.name,
+        rules: content.rules,
+        enabled: true,
+        limit: 100,
+        emails: ['soc@example.org'],
+        editors: [{ type: 'user', id: COLLEAGUE_USER }],
+      },
     );
     assert.deepEqual(
-      vt().requests().map((request) => `${request.method} ${request.path}`),
+      vt()
+        .requests()
+        .map((request) => `${request.method} ${request.path}`),
       ['POST /intelligence/hunting_rulesets', `POST /intelligence/hunting_rulesets/${ensured.rulesetId}/relationships/editors`],
     );
   });
@@ -95,20 +120,31 @@ describe('ensureRuleset', () => {
     const first = await activityFailure(attempt(1, scheduled).run(activities.ensureRuleset, { internalId, content, adoptExisting: false }));
     assert.equal(first.type, 'VirusTotalUnavailable');
     assert.equal(first.nonRetryable, false);
-    const committed = vt().rulesets().filter((ruleset) => ruleset.owner === CONNECTOR_USER);
+    const committed = vt()
+      .rulesets()
+      .filter((ruleset) => ruleset.owner === CONNECTOR_USER);
     assert.equal(committed.length, 1, 'the first attempt did create it');
 
     const retried = await attempt(2, scheduled).run(activities.ensureRuleset, { internalId, content, adoptExisting: false });
     assert.equal(retried.outcome, 'recovered');
     assert.equal(retried.rulesetId, committed[0]?.id);
-    const ours = vt().rulesets().filter((ruleset) => ruleset.owner === CONNECTOR_USER);
+    const ours = vt()
+      .rulesets()
+      .filter((ruleset) => ruleset.owner === CONNECTOR_USER);
     assert.equal(ours.length, 1, 'no second ruleset');
     assert.deepEqual(ours[0]?.editors, [{ type: 'user', id: COLLEAGUE_USER }], 'shared by the retry');
     assert.equal(vt().rulesets().length, 2, "the colleague's ruleset is untouched");
   });
 
   test('adopts the ruleset the Python connector made (owned, same name and rules), bringing e-mails and editors in line', async () => {
-    const legacy = vt().seedRuleset({ owner: CONNECTOR_USER, name: content.name, rules: content.rules, enabled: false, notification_emails: ['old@example.org'], creation_date: 1_600_000_000 });
+    const legacy = vt().seedRuleset({
+      owner: CONNECTOR_USER,
+      name: content.name,
+      rules: content.rules,
+      enabled: false,
+      notification_emails: ['old@example.org'],
+      creation_date: 1_600_000_000,
+    });
     const { activities } = harness({ adoptExisting: true });
     const ensured = await attempt(1).run(activities.ensureRuleset, { internalId, content, adoptExisting: true });
     assert.deepEqual([ensured.outcome, ensured.rulesetId], ['adopted', legacy.id]);
@@ -121,9 +157,16 @@ describe('ensureRuleset', () => {
   });
 
   test('never adopts a ruleset merely shared with the account, nor one another indicator holds', async () => {
-    const shared = vt().seedRuleset({ owner: COLLEAGUE_USER, name: content.name, rules: content.rules, editors: [{ type: 'user', id: CONNECTOR_USER }] });
+    const shared = vt().seedRuleset({
+      owner: COLLEAGUE_USER,
+      name: content.name,
+      rules: content.rules,
+      editors: [{ type: 'user', id: CONNECTOR_USER }],
+    });
     const held = vt().seedRuleset({ owner: CONNECTOR_USER, name: content.name, rules: content.rules });
-    const { activities } = harness({ adoptExisting: true }, async (rulesetId) => (rulesetId === held.id ? ['livehunt-indicator-someone-else'] : []));
+    const { activities } = harness({ adoptExisting: true }, async (rulesetId) =>
+      rulesetId === held.id ? ['livehunt-indicator-someone-else'] : [],
+    );
     const ensured = await attempt(1).run(activities.ensureRuleset, { internalId, content, adoptExisting: true });
     assert.equal(ensured.outcome, 'created');
     assert.ok(![shared.id, held.id].includes(ensured.rulesetId));
@@ -133,14 +176,16 @@ describe('ensureRuleset', () => {
   test('a rule VirusTotal rejects (400) is a non-retryable InvalidRule carrying its message', async () => {
     vt().setInvalidRulePattern(/BROKEN/);
     const { activities } = harness();
-    const rejected = await activityFailure(attempt(1).run(activities.ensureRuleset, { internalId, content: { ...content, rules: rule('BROKEN') }, adoptExisting: false }));
+    const rejected = await activityFailure(
+      attempt(1).run(activities.ensureRuleset, { internalId, content: { ...content, rules: rule('BROKEN') }, adoptExisting: false }),
+    );
     assert.equal(rejected.type, 'InvalidRule');
     assert.equal(rejected.nonRetryable, true);
     assert.match(rejected.message, /400 InvalidArgumentError/);
     assert.deepEqual(vt().rulesets(), []);
   });
 
-  test('429 is retried after VirusTotal\'s Retry-After; 401 is retried, with an error naming VIRUSTOTAL_LIVEHUNT_TOKEN', async () => {
+  test("429 is retried after VirusTotal's Retry-After; 401 is retried, with an error naming VIRUSTOTAL_LIVEHUNT_TOKEN", async () => {
     const { activities, logs } = harness();
     vt().injectFault({ status: 429, retryAfterSeconds: 7 });
     const quota = await activityFailure(attempt(1).run(activities.ensureRuleset, { internalId, content, adoptExisting: false }));
@@ -168,7 +213,9 @@ describe('updateRuleset, deleteRuleset, verifyRuleset', () => {
     assert.deepEqual([stored?.id, stored?.rules, stored?.editors.length], [rulesetId, changed.rules, 1]);
 
     vt().setInvalidRulePattern(/BROKEN/);
-    const rejected = await activityFailure(attempt(1).run(activities.updateRuleset, { internalId, rulesetId, content: { ...content, rules: rule('BROKEN') } }));
+    const rejected = await activityFailure(
+      attempt(1).run(activities.updateRuleset, { internalId, rulesetId, content: { ...content, rules: rule('BROKEN') } }),
+    );
     assert.deepEqual([rejected.type, rejected.nonRetryable], ['InvalidRule', true]);
     assert.equal(vt().rulesets()[0]?.rules, changed.rules, 'the previous rule stays active');
 
@@ -184,7 +231,7 @@ describe('updateRuleset, deleteRuleset, verifyRuleset', () => {
     assert.equal(await attempt(2).run(activities.deleteRuleset, { internalId, rulesetId }), 'absent');
   });
 
-  test('a 400 on a step that sends no rules is not the rule\'s fault: retried, never InvalidRule', async () => {
+  test("a 400 on a step that sends no rules is not the rule's fault: retried, never InvalidRule", async () => {
     const { activities } = harness();
     const rulesetId = await created(activities);
     vt().injectFault({ method: 'DELETE', status: 400 });
@@ -197,13 +244,19 @@ describe('updateRuleset, deleteRuleset, verifyRuleset', () => {
     const rulesetId = await created(activities);
     await client.updateRuleset(rulesetId, { rules: rule('edited_by_hand'), enabled: false, notificationEmails: [] });
 
-    assert.deepEqual(await attempt(1).run(activities.verifyRuleset, { internalId, rulesetId, content }), { status: 'repaired', shareError: undefined });
+    assert.deepEqual(await attempt(1).run(activities.verifyRuleset, { internalId, rulesetId, content }), {
+      status: 'repaired',
+      shareError: undefined,
+    });
     const [stored] = vt().rulesets();
     assert.deepEqual(
       { rules: stored?.rules, enabled: stored?.enabled, emails: stored?.notification_emails },
       { rules: content.rules, enabled: true, emails: content.notificationEmails },
     );
-    assert.deepEqual(await attempt(1).run(activities.verifyRuleset, { internalId, rulesetId, content }), { status: 'in-place', shareError: undefined });
+    assert.deepEqual(await attempt(1).run(activities.verifyRuleset, { internalId, rulesetId, content }), {
+      status: 'in-place',
+      shareError: undefined,
+    });
 
     await client.deleteRuleset(rulesetId);
     assert.deepEqual(await attempt(1).run(activities.verifyRuleset, { internalId, rulesetId, content }), { status: 'missing' });

@@ -11,7 +11,12 @@ import { COLLEAGUE_USER, CONNECTOR_KEY, CONNECTOR_USER, useVirusTotalEmulator } 
 const vt = useVirusTotalEmulator();
 
 function client(options: { apiKey?: string; pageSize?: number; timeoutMs?: number; apiUrl?: string } = {}): VirusTotalClient {
-  return new VirusTotalClient({ apiUrl: options.apiUrl ?? vt().url, apiKey: options.apiKey ?? CONNECTOR_KEY, pageSize: options.pageSize, timeoutMs: options.timeoutMs });
+  return new VirusTotalClient({
+    apiUrl: options.apiUrl ?? vt().url,
+    apiKey: options.apiKey ?? CONNECTOR_KEY,
+    pageSize: options.pageSize,
+    timeoutMs: options.timeoutMs,
+  });
 }
 
 const write = { name: 'Emotet loader', rules: rule('emotet'), enabled: true, limit: 100, notificationEmails: ['soc@example.org'] };
@@ -32,7 +37,14 @@ describe('VirusTotal client: rulesets', () => {
     const created = await vtClient.createRuleset(write);
     const { creationDate, ...attributes } = created;
     assert.equal(typeof creationDate, 'number');
-    assert.deepEqual(attributes, { id: created.id, name: write.name, rules: write.rules, enabled: true, notificationEmails: ['soc@example.org'], matchObjectType: 'file' });
+    assert.deepEqual(attributes, {
+      id: created.id,
+      name: write.name,
+      rules: write.rules,
+      enabled: true,
+      notificationEmails: ['soc@example.org'],
+      matchObjectType: 'file',
+    });
     const [stored] = vt().rulesets();
     assert.deepEqual(
       { owner: stored?.owner, limit: stored?.limit, enabled: stored?.enabled, emails: stored?.notification_emails },
@@ -43,8 +55,12 @@ describe('VirusTotal client: rulesets', () => {
     assert.equal(updated?.rules, rule('emotet_v2'));
     assert.equal((await vtClient.getRuleset(created.id))?.enabled, false);
     // A PATCH carries only what changes.
-    const patch = vt().requests().find((request) => request.method === 'PATCH');
-    assert.deepEqual(patch?.body, { data: { type: 'hunting_ruleset', id: created.id, attributes: { rules: rule('emotet_v2'), enabled: false } } });
+    const patch = vt()
+      .requests()
+      .find((request) => request.method === 'PATCH');
+    assert.deepEqual(patch?.body, {
+      data: { type: 'hunting_ruleset', id: created.id, attributes: { rules: rule('emotet_v2'), enabled: false } },
+    });
 
     assert.equal(await vtClient.deleteRuleset(created.id), 'deleted');
     assert.deepEqual(vt().rulesets(), []);
@@ -59,14 +75,20 @@ describe('VirusTotal client: rulesets', () => {
   });
 
   test('listing reads every page, passing the filter and the order', async () => {
-    for (let i = 0; i < 5; i++) vt().seedRuleset({ owner: CONNECTOR_USER, name: `Emotet ${i}`, rules: rule(`emotet_${i}`), creation_date: 1_700_000_000 + i });
+    for (let i = 0; i < 5; i++)
+      vt().seedRuleset({ owner: CONNECTOR_USER, name: `Emotet ${i}`, rules: rule(`emotet_${i}`), creation_date: 1_700_000_000 + i });
     vt().seedRuleset({ owner: CONNECTOR_USER, name: 'Qakbot', rules: rule('qakbot') });
     const names: string[] = [];
     for await (const ruleset of client({ pageSize: 2 }).listRulesets('name:emotet', 'creation_date-')) names.push(ruleset.name);
     assert.deepEqual(names, ['Emotet 4', 'Emotet 3', 'Emotet 2', 'Emotet 1', 'Emotet 0']);
-    const lists = vt().requests().filter((request) => request.method === 'GET');
+    const lists = vt()
+      .requests()
+      .filter((request) => request.method === 'GET');
     assert.equal(lists.length, 3);
-    assert.deepEqual(lists.map((request) => [request.query.filter, request.query.order, request.query.limit]), Array(3).fill(['name:emotet', 'creation_date-', '2']));
+    assert.deepEqual(
+      lists.map((request) => [request.query.filter, request.query.order, request.query.limit]),
+      Array(3).fill(['name:emotet', 'creation_date-', '2']),
+    );
   });
 
   test('editors are added in one request and listed across pages; owner and current user are read', async () => {
@@ -83,12 +105,23 @@ describe('VirusTotal client: rulesets', () => {
       { type: 'group', id: 'soc-team' },
     ]);
     await vtClient.addEditors(id, []); // nothing to add: no request
-    assert.equal(vt().requests().filter((request) => request.method === 'POST').length, 1);
+    assert.equal(
+      vt()
+        .requests()
+        .filter((request) => request.method === 'POST').length,
+      1,
+    );
 
     assert.equal(await vtClient.owner(id), CONNECTOR_USER);
     assert.equal(await vtClient.currentUser(), CONNECTOR_USER);
     assert.equal(await vtClient.currentUser(), CONNECTOR_USER);
-    assert.equal(vt().requests().filter((request) => request.path.startsWith('/users/')).length, 1, 'the current user is asked once');
+    assert.equal(
+      vt()
+        .requests()
+        .filter((request) => request.path.startsWith('/users/')).length,
+      1,
+      'the current user is asked once',
+    );
   });
 });
 
