@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle, WorkflowHandleWithSignaledRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { IndicatorEvent, IndicatorSnapshot } from '../../domain/indicator';
+import { indicatorWorkflowId, type IndicatorEvent, type IndicatorSnapshot } from '../../domain/indicator';
 import {
   INDICATOR_WORKFLOW_TYPE,
   indicatorEventSignal,
@@ -70,7 +70,7 @@ async function withIndicator(
   input: Omit<WorkflowInput, 'internalId'> = {},
 ): Promise<void> {
   const internalId = randomUUID();
-  const workflowId = `livehunt-indicator-${internalId}`;
+  const workflowId = indicatorWorkflowId(internalId);
   const indicator: IndicatorSnapshot = {
     internalId,
     stixId: `indicator--${randomUUID()}`,
@@ -99,14 +99,10 @@ async function withIndicator(
   } finally {
     // The server's clock only moves while nothing is pending: a workflow left running with a
     // timer would fire in the next test's sleep and call activities nobody expects.
-    if (
-      (
-        await handle()
-          .describe()
-          .catch(() => undefined)
-      )?.status.name === 'RUNNING'
-    )
-      await handle().terminate('test over');
+    const description = await handle()
+      .describe()
+      .catch(() => undefined);
+    if (description?.status.name === 'RUNNING') await handle().terminate('test over');
     stubs.delete(workflowId);
   }
 }
