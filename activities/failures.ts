@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { INVALID_RULE } from '../domain/failures';
 import type { Logger } from '../common/logger';
-import { VirusTotalError } from './virustotal-client';
+import { MAX_RETRY_AFTER_MS, VirusTotalError } from './virustotal-client';
 
 export interface StepKind {
   /** What the step was doing, for logs ("create a ruleset"). */
@@ -16,7 +16,8 @@ export interface StepKind {
 
 export function toActivityFailure(error: unknown, log: Logger, step: StepKind): Error {
   if (!(error instanceof VirusTotalError)) return error as Error;
-  const retryDelay = error.retryAfterMs !== undefined ? Math.max(error.retryAfterMs, 100) : undefined;
+  // Capped again here: whatever set retryAfterMs, no wait may outlast the retry policy's interval.
+  const retryDelay = error.retryAfterMs !== undefined ? Math.min(MAX_RETRY_AFTER_MS, Math.max(error.retryAfterMs, 100)) : undefined;
   switch (error.kind) {
     case 'invalid':
       if (step.sendsRules) return ApplicationFailure.create({ message: error.message, type: INVALID_RULE, nonRetryable: true, details: [error.status, error.code] });
@@ -28,6 +29,13 @@ export function toActivityFailure(error: unknown, log: Logger, step: StepKind): 
       // Retried (with the activity's capped backoff) so nothing is dropped while the key is fixed.
       log.error(`VirusTotal refused the API key while trying to ${step.what}: check VIRUSTOTAL_LIVEHUNT_TOKEN and its Livehunt privilege; will retry`, { status: error.status, code: error.code });
       return ApplicationFailure.create({ message: error.message, type: 'VirusTotalAuth' });
+    case 'redirect':
+      // Retried (capped backoff) like a bad key: the operator fixes the URL, nothing is dropped.
+      log.error(`VirusTotal answered with a redirect while trying to ${step.what}; not followed (the API key would go along): check VIRUSTOTAL_LIVEHUNT_API_URL; will retry`, { status: error.status, error: error.message });
+      return ApplicationFailure.create({ message: error.message, type: 'VirusTotalRedirect' });
+    case 'oversized':
+      log.error(`VirusTotal's answer was too large while trying to ${step.what}; not read: check VIRUSTOTAL_LIVEHUNT_API_URL; will retry`, { status: error.status, error: error.message });
+      return ApplicationFailure.create({ message: error.message, type: 'VirusTotalOversized' });
     case 'quota':
       return ApplicationFailure.create({ message: error.message, type: 'VirusTotalQuota', nextRetryDelay: retryDelay });
     default:

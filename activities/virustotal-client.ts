@@ -3,13 +3,30 @@
  * and classifies failures; what to do about a failure is decided by the activities.
  */
 import { z } from 'zod';
+import { BodyTooLargeError, createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, readBodyBounded, type FetchFunction } from '../common/http';
 import type { Editor } from '../domain/ruleset';
+
+/**
+ * Largest answer read from VirusTotal. A ruleset holds at most 1 MB of rules and a page of the
+ * list at most a few dozen of them; anything bigger is not VirusTotal talking, and reading it
+ * whole would take the worker's memory with it.
+ */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Longest wait a Retry-After may ask for: the activity retry policy's maximumInterval (2 minutes,
+ * workflows/indicator.ts). A larger value (a misbehaving proxy's 99999999) would park the
+ * indicator, and every later event of it, for years.
+ */
+export const MAX_RETRY_AFTER_MS = 120_000;
 
 export type VirusTotalFailureKind =
   | 'invalid' // 400: the request (usually the YARA text) is wrong; retrying cannot help
   | 'auth' // 401/403: the API key is wrong or lacks the Hunting privilege
   | 'not-found'
   | 'quota' // 429
+  | 'redirect' // 3xx: never followed, the key would go along; VIRUSTOTAL_LIVEHUNT_API_URL is wrong
+  | 'oversized' // an answer over MAX_ANSWER_BYTES: not VirusTotal, or not the endpoint we meant
   | 'transient'; // 5xx, 400 NotAvailableYet, network errors, timeouts
 
 export class VirusTotalError extends Error {
@@ -84,6 +101,10 @@ export interface VirusTotalClientOptions {
   /** Per-request timeout; an expired request counts as a transient failure. */
   timeoutMs?: number;
   pageSize?: number;
+  /** How requests leave the process (proxy, TLS); common/http.ts. Default: direct. */
+  fetch?: FetchFunction;
+  /** Default MAX_ANSWER_BYTES; tests lower it. */
+  maxAnswerBytes?: number;
 }
 
 function toRemote(object: z.infer<typeof rulesetObject>): RemoteRuleset {
@@ -98,12 +119,17 @@ function toRemote(object: z.infer<typeof rulesetObject>): RemoteRuleset {
   };
 }
 
-function retryAfterMs(header: string | null): number | undefined {
+/** Retry-After in seconds or as an HTTP date, capped at MAX_RETRY_AFTER_MS. */
+export function retryAfterMs(header: string | null): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  let ms: number | undefined;
+  if (header.trim() !== '' && Number.isFinite(seconds) && seconds >= 0) ms = seconds * 1000;
+  else {
+    const date = Date.parse(header);
+    ms = Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  }
+  return ms === undefined ? undefined : Math.min(ms, MAX_RETRY_AFTER_MS);
 }
 
 function classify(status: number, code: string | undefined): VirusTotalFailureKind {
@@ -119,12 +145,16 @@ export class VirusTotalClient {
   private readonly base: string;
   private readonly timeoutMs: number;
   private readonly pageSize: number;
+  private readonly fetch: FetchFunction;
+  private readonly maxAnswerBytes: number;
   private userId?: Promise<string>;
 
   constructor(private readonly options: VirusTotalClientOptions) {
     this.base = options.apiUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pageSize = options.pageSize ?? 40;
+    this.fetch = options.fetch ?? createHttpClient().fetch;
+    this.maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -133,8 +163,10 @@ export class VirusTotalClient {
     await this.options.pacer?.take();
     let response: Response;
     try {
-      response = await fetch(`${this.base}${path}`, {
+      response = await this.fetch(`${this.base}${path}`, {
         method,
+        // A redirect would carry x-apikey (and the rules) to whatever host it names.
+        redirect: 'manual',
         headers: {
           'x-apikey': this.options.apiKey,
           accept: 'application/json',
@@ -144,10 +176,36 @@ export class VirusTotalClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
-      throw new VirusTotalError(`${method} ${shown}: ${reason}`, 'transient');
+      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : describeFetchError(error);
+      throw new VirusTotalError(this.redact(`${method} ${shown}: ${reason}`), 'transient');
     }
-    const text = await response.text().catch(() => '');
+    if (isRedirect(response)) {
+      await discardBody(response);
+      const location = response.headers.get('location');
+      let target = 'another location';
+      try {
+        if (location) target = new URL(location, `${this.base}${path}`).origin;
+      } catch {
+        // an unparsable Location is still a redirect
+      }
+      throw new VirusTotalError(
+        this.redact(`${method} ${shown}: answered ${response.status}, a redirect to ${target}; not followed, so the API key stays with the configured host: check VIRUSTOTAL_LIVEHUNT_API_URL`),
+        'redirect',
+        response.status,
+      );
+    }
+    let text: string;
+    try {
+      text = await readBodyBounded(response, this.maxAnswerBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        throw new VirusTotalError(`${method} ${shown}: ${error.message} (VirusTotal answers are at most ${formatBytes(this.maxAnswerBytes)}): check VIRUSTOTAL_LIVEHUNT_API_URL`, 'oversized', response.status);
+      }
+      // The connection broke or timed out mid-body: like any network error.
+      const reason = (error as Error).name === 'TimeoutError' ? `no complete answer within ${this.timeoutMs} ms` : (error as Error).message;
+      if (response.ok) throw new VirusTotalError(`${method} ${shown}: ${reason}`, 'transient', response.status);
+      text = '';
+    }
     if (response.ok) {
       if (text.trim() === '') return undefined;
       try {

@@ -4,38 +4,60 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { EXIT_FAILED, EXIT_STOPPED, handleStopSignals, untilAborted } from '../common/shutdown';
+import { logStartupNotes } from '../common/startup';
 import { connectClient, connectWorker } from '../temporal/connection';
-import { startStarter } from '../starter/run';
+import { startStarter, type Starter } from '../starter/run';
 import { createWorker } from '../worker/run';
+import type { DevServer } from '../temporal/dev-server';
 import { startEmbeddedTemporal } from './embedded-temporal';
 
 async function main(): Promise<void> {
   const config = loadOrExit('all');
   const log = createLogger(config.logLevel, { role: 'connector' });
-  const server = config.temporal.address ? undefined : await startEmbeddedTemporal(config.temporal, log);
-  const address = config.temporal.address ?? server!.address;
-  if (server?.uiUrl) process.stdout.write(`Temporal Web UI: ${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows\n`);
+  logStartupNotes(config, log);
+  // Installed before anything can wait: a stop signal during start-up ends it (exit 0), after
+  // stopping the embedded server if it was already running.
+  const signals = handleStopSignals(log);
+  let server: DevServer | undefined;
+  const opened: Array<() => Promise<void>> = [];
+  let starter: Starter;
+  let worker;
+  try {
+    const starting = config.temporal.address ? undefined : startEmbeddedTemporal(config.temporal, log);
+    // A server that comes up after the stop signal is stopped all the same.
+    starting?.then((started) => (signals.startup.aborted ? started.stop() : undefined)).catch(() => undefined);
+    server = starting ? await untilAborted(starting, signals.startup) : undefined;
+    const address = config.temporal.address ?? server!.address;
+    if (server?.uiUrl) process.stdout.write(`Temporal Web UI: ${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows\n`);
 
-  const { connection, namespace } = await connectWorker(config.temporal, address);
-  const client = await connectClient(config.temporal, address);
-  const worker = await createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }) });
-  const starter = await startStarter({ config, client, log: log.child({ role: 'starter' }) });
+    log.info('connecting to Temporal', { address });
+    const { connection, namespace } = await untilAborted(connectWorker(config.temporal, address), signals.startup);
+    opened.push(() => connection.close());
+    const client = await untilAborted(connectClient(config.temporal, address), signals.startup);
+    opened.push(() => client.connection.close());
+    worker = await untilAborted(createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }) }), signals.startup);
+    starter = await startStarter({ config, client, log: log.child({ role: 'starter' }), signal: signals.startup });
+  } catch (error) {
+    if (!signals.startup.aborted) throw error;
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
+    process.exit(EXIT_STOPPED);
+  }
 
   // The SDK runtime shuts the worker down on SIGINT/SIGTERM; stop reading the stream first.
   let stopping: Promise<void> | undefined;
   const stopStarter = () => (stopping ??= starter.stop());
-  process.once('SIGINT', stopStarter);
-  process.once('SIGTERM', stopStarter);
+  signals.running(() => void stopStarter());
 
   await worker.run();
   await stopStarter();
-  await client.connection.close();
-  await connection.close();
+  for (const close of opened.reverse()) await close();
   await server?.stop();
   log.info('stopped');
 }
 
 main().catch((error: unknown) => {
   process.stderr.write(`connector failed: ${(error as Error).message}\n`);
-  process.exit(1);
+  process.exit(EXIT_FAILED);
 });

@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { commonSchema, connectorSchema, openCtiSchema, temporalSchema, virusTotalSchema } from './schema';
+import type { ProxySettings } from '../common/http';
+import { commonSchema, connectorSchema, networkSchema, openCtiSchema, temporalSchema, unexpectedScope, virusTotalSchema } from './schema';
+import { unknownFileKeys } from './file-keys';
 
 export type RawSettings = Record<string, string | undefined>;
 
@@ -42,11 +44,16 @@ export function gatherSettings({ env, configFile }: ConfigSources): RawSettings 
   const file = configFile ?? env.CONNECTOR_CONFIG_FILE ?? path.resolve('config.yml');
   let fromFile: RawSettings = {};
   if (existsSync(file)) {
+    let document: unknown;
     try {
-      fromFile = flattenYaml(parseYaml(readFileSync(file, 'utf8')));
+      document = parseYaml(readFileSync(file, 'utf8'));
     } catch (error) {
       throw new ConfigError([`${file}: cannot be read as YAML (${(error as Error).message.split('\n')[0]})`]);
-    } 
+    }
+    // A misspelt key would otherwise be ignored silently and its default used instead.
+    const unknown = unknownFileKeys(document);
+    if (unknown.length > 0) throw new ConfigError(unknown.map((problem) => `${file}: ${problem}`));
+    fromFile = flattenYaml(document);
   } else if (configFile ?? env.CONNECTOR_CONFIG_FILE) {
     throw new ConfigError([`CONNECTOR_CONFIG_FILE: ${file} does not exist`]);
   }
@@ -67,7 +74,14 @@ function validate<S extends Schema>(schema: S, settings: RawSettings, problems: 
   return undefined;
 }
 
-export type OpenCtiSettings = { url: string; token: string };
+export type OpenCtiSettings = {
+  url: string;
+  token: string;
+  /** OPENCTI_SSL_VERIFY: false accepts any certificate from OpenCTI. Default true. */
+  sslVerify?: boolean;
+};
+/** How requests leave the process (common/http.ts). */
+export type NetworkSettings = { proxy: ProxySettings };
 export type ConnectorSettings = {
   id: string;
   name: string;
@@ -117,6 +131,9 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface ConnectorConfig {
   logLevel: LogLevel;
+  network: NetworkSettings;
+  /** Accepted but doubtful settings, for the entry point to log once at start-up. */
+  warnings: string[];
   temporal: TemporalSettings;
   opencti: OpenCtiSettings;
   connector: ConnectorSettings;
@@ -124,24 +141,39 @@ export interface ConnectorConfig {
 }
 
 export type Role = 'worker' | 'starter' | 'all';
-export type WorkerConfig = Pick<ConnectorConfig, 'logLevel' | 'temporal' | 'virusTotal'>;
-export type StarterConfig = Pick<ConnectorConfig, 'logLevel' | 'temporal' | 'opencti' | 'connector'>;
+export type WorkerConfig = Pick<ConnectorConfig, 'logLevel' | 'network' | 'warnings' | 'temporal' | 'virusTotal'>;
+export type StarterConfig = Pick<ConnectorConfig, 'logLevel' | 'network' | 'warnings' | 'temporal' | 'opencti' | 'connector'>;
+
+/** The lowercase spelling wins when set, as in curl, undici and Python's requests. */
+function proxyVariables(settings: RawSettings): RawSettings {
+  const pick = (lower: string, upper: string) => (settings[lower]?.trim() ? settings[lower] : settings[upper]);
+  return {
+    ...settings,
+    HTTPS_PROXY: pick('https_proxy', 'HTTPS_PROXY'),
+    HTTP_PROXY: pick('http_proxy', 'HTTP_PROXY'),
+    NO_PROXY: pick('no_proxy', 'NO_PROXY'),
+  };
+}
 
 export function loadConfig(role: 'worker', sources: ConfigSources): WorkerConfig;
 export function loadConfig(role: 'starter', sources: ConfigSources): StarterConfig;
 export function loadConfig(role: 'all', sources: ConfigSources): ConnectorConfig;
 export function loadConfig(role: Role, sources: ConfigSources): Partial<ConnectorConfig> {
-  const settings = gatherSettings(sources);
+  const settings = proxyVariables(gatherSettings(sources));
   const problems: string[] = [];
   const common = validate(commonSchema, settings, problems);
+  const network = validate(networkSchema, settings, problems);
   const temporal = validate(temporalSchema, settings, problems);
   const opencti = role !== 'worker' ? validate(openCtiSchema, settings, problems) : undefined;
   const connector = role !== 'worker' ? validate(connectorSchema, settings, problems) : undefined;
   const virusTotal = role !== 'starter' ? validate(virusTotalSchema, settings, problems) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
 
+  const warnings: string[] = [];
   const config: Partial<ConnectorConfig> = {
     logLevel: common!.CONNECTOR_LOG_LEVEL,
+    network: { proxy: { httpsProxy: network!.HTTPS_PROXY, httpProxy: network!.HTTP_PROXY, noProxy: network!.NO_PROXY } },
+    warnings,
     temporal: {
       address: temporal!.TEMPORAL_ADDRESS,
       namespace: temporal!.TEMPORAL_NAMESPACE,
@@ -158,8 +190,13 @@ export function loadConfig(role: Role, sources: ConfigSources): Partial<Connecto
       ),
     },
   };
-  if (opencti) config.opencti = { url: opencti.OPENCTI_URL.replace(/\/+$/, ''), token: opencti.OPENCTI_TOKEN };
+  if (opencti) {
+    config.opencti = { url: opencti.OPENCTI_URL.replace(/\/+$/, ''), token: opencti.OPENCTI_TOKEN, sslVerify: network!.OPENCTI_SSL_VERIFY };
+    if (!network!.OPENCTI_SSL_VERIFY) warnings.push("OPENCTI_SSL_VERIFY is false: OpenCTI's TLS certificate is not checked, so anyone between here and OpenCTI can read the token; prefer NODE_EXTRA_CA_CERTS with your CA");
+  }
   if (connector) {
+    const scopeWarning = unexpectedScope(connector.CONNECTOR_SCOPE);
+    if (scopeWarning) warnings.push(scopeWarning);
     config.connector = {
       id: connector.CONNECTOR_ID,
       name: connector.CONNECTOR_NAME,

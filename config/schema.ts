@@ -7,12 +7,15 @@ import { parseBoolean, parseDurationMs, parseEditor, parseList } from './values'
 
 const PLACEHOLDER = 'ChangeMe';
 
+/** `ChangeMe` however it is spelled (changeme, CHANGEME): never a real secret or id. */
+export const isPlaceholder = (value: string) => value.trim().toLowerCase() === PLACEHOLDER.toLowerCase();
+
 const text = () => z.string().trim();
 
 const required = (what: string) =>
   text()
     .min(1, `is required (${what})`)
-    .refine((value) => value !== PLACEHOLDER, `is still the placeholder "${PLACEHOLDER}" (${what})`);
+    .refine((value) => !isPlaceholder(value), `is still the placeholder "${PLACEHOLDER}" (${what})`);
 
 const optionalText = () =>
   text()
@@ -52,25 +55,57 @@ const positiveNumber = () =>
     return parsed;
   });
 
-const duration = (fallback: string) =>
+/** A duration of at least `minMs`, or 0 when `zeroDisables`. */
+const duration = (fallback: string, minMs: number, zeroDisables: boolean) =>
   optionalText().transform((value, ctx) => {
     const parsed = parseDurationMs(value ?? fallback);
     if (parsed === undefined) {
       ctx.addIssue({ code: 'custom', message: 'must be a duration such as 0, 90s, 15m, 24h or 7d' });
       return z.NEVER;
     }
+    if (parsed === 0 && zeroDisables) return 0;
+    if (parsed < minMs) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${minMs / 60_000} minute${minMs === 60_000 ? '' : 's'}${zeroDisables ? ', or 0 to disable' : ''}` });
+      return z.NEVER;
+    }
     return parsed;
   });
 
+/**
+ * An http(s) URL without credentials in it: a `user:password@` would travel in logs, in activity
+ * failures the Web UI shows, and to any host a redirect named. Messages never repeat the value.
+ */
 const httpUrl = (what: string) =>
-  required(what).refine((value) => {
+  required(what).superRefine((value, ctx) => {
+    let url: URL;
     try {
-      const url = new URL(value);
-      return url.protocol === 'http:' || url.protocol === 'https:';
+      url = new URL(value);
     } catch {
-      return false;
+      ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
+      return;
     }
-  }, 'must be an http(s) URL');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
+    else if (url.username !== '' || url.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'must not contain a user name or password (user:password@host); tokens go in their own variables (value not shown)' });
+    }
+  });
+
+/**
+ * A proxy URL (HTTPS_PROXY, HTTP_PROXY): `http://host:port`, `https://...`, or `host:port` as
+ * Python's requests accepts it. Credentials for the proxy itself are allowed and never shown.
+ */
+const proxyUrl = optionalText().transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  try {
+    const url = new URL(withScheme);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname) return withScheme;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be a proxy URL such as http://proxy.example.org:3128 (value not shown)' });
+  return z.NEVER;
+});
 
 const emailFormat = z.email();
 
@@ -99,7 +134,7 @@ const editorList = optionalText().transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: list.error });
     return z.NEVER;
   }
-  if (list.includes(PLACEHOLDER)) {
+  if (list.some(isPlaceholder)) {
     ctx.addIssue({ code: 'custom', message: `is still the placeholder "${PLACEHOLDER}"` });
     return z.NEVER;
   }
@@ -136,9 +171,9 @@ export const openCtiSchema = z.object({
 export const connectorSchema = z.object({
   CONNECTOR_ID: required('a UUIDv4 identifying this connector').pipe(z.uuid('must be a UUID')),
   CONNECTOR_NAME: optionalText().transform((value) => value ?? 'VirusTotal LiveHunts'),
-  CONNECTOR_SCOPE: optionalText()
-    .transform((value) => value ?? 'yara')
-    .refine((value) => value === 'yara' || value === 'Yara', 'must be yara or Yara'),
+  // Informational for a stream connector (OpenCTI shows it): any value is accepted, an
+  // unexpected one is warned about at start-up (see unexpectedScope).
+  CONNECTOR_SCOPE: optionalText().transform((value) => value ?? 'yara'),
   CONNECTOR_LIVE_STREAM_ID: required('the id of the live stream created in OpenCTI'),
   CONNECTOR_LIVE_STREAM_LISTEN_DELETE: flag(true),
   CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES: flag(true),
@@ -167,7 +202,8 @@ export const virusTotalSchema = z.object({
     .transform((value) => value as 'recreate' | 'patch'),
   VIRUSTOTAL_LIVEHUNT_ADOPT_EXISTING: flag(true),
   VIRUSTOTAL_LIVEHUNT_MAX_REQUESTS_PER_SECOND: positiveNumber(),
-  VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: duration('24h'),
+  // Every check reads each ruleset: under a minute it would spend the quota on reads.
+  VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: duration('24h', 60_000, true),
   VIRUSTOTAL_LIVEHUNT_RULESET_LIMIT: integer(100, 1, 1_000_000),
   VIRUSTOTAL_LIVEHUNT_NEW_FILES_ONLY: flag(false),
 });
@@ -185,6 +221,28 @@ export const temporalSchema = z.object({
   TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: integer(100, 0, 100_000),
   CONNECTOR_DATA_DIR: optionalText().transform((value) => value ?? 'data'),
 });
+
+/**
+ * How the connector reaches HTTP services (common/http.ts). The lowercase spellings
+ * (https_proxy...) are read too, and win, as in curl and Python's requests (config/load.ts).
+ */
+export const networkSchema = z.object({
+  HTTPS_PROXY: proxyUrl,
+  HTTP_PROXY: proxyUrl,
+  NO_PROXY: optionalText(),
+  // pycti's setting: false accepts a self-signed OpenCTI certificate (warned about at start-up).
+  OPENCTI_SSL_VERIFY: flag(true),
+});
+
+/** Scopes a user of this connector or of the Python one has reason to set (compared case-insensitively). */
+const EXPECTED_SCOPES = new Set(['yara', 'virustotal', 'indicator']);
+
+/** A warning for a CONNECTOR_SCOPE nobody would set on purpose, else undefined. */
+export function unexpectedScope(scope: string): string | undefined {
+  const entries = scope.split(',').map((entry) => entry.trim().toLowerCase()).filter((entry) => entry !== '');
+  if (entries.length > 0 && entries.every((entry) => EXPECTED_SCOPES.has(entry))) return undefined;
+  return `CONNECTOR_SCOPE is "${scope}"; this connector reads YARA indicators whatever the scope says (usually yara, Yara or Virustotal), which OpenCTI only displays`;
+}
 
 export const commonSchema = z.object({
   CONNECTOR_LOG_LEVEL: logLevel,

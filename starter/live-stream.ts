@@ -6,7 +6,10 @@
  * connection is closed) and resumed, which is how the starter bounds what it buffers.
  */
 import { EventSource, type EventSourceFetchInit } from 'eventsource';
+import { createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, type FetchFunction } from '../common/http';
 import type { Logger } from '../common/logger';
+import { limitFrames, MAX_FRAME_BYTES, type OversizedFrame } from './frame-limit';
+import { OPENCTI_TLS_HINT } from './opencti-api';
 
 export interface StreamPosition {
   from?: string;
@@ -35,6 +38,19 @@ export interface LiveStreamOptions {
   maxRefusedRetryMs?: number;
   /** Cap of the exponential backoff after EOF and network errors. */
   maxBackoffMs?: number;
+  /** How requests leave the process (proxy, TLS); common/http.ts. Default: direct. */
+  fetch?: FetchFunction;
+  /** Largest frame read (default MAX_FRAME_BYTES, 8 MiB); a larger one drops the connection. */
+  maxFrameBytes?: number;
+  /**
+   * A frame passed maxFrameBytes: the connection was dropped at that frame (every frame before
+   * it was handed to onFrame) and will reconnect from position(). `lastGoodId` is the id of the
+   * last frame with an id this connection handed over (the resume position when there was
+   * none); `frameId` is the oversized frame's own id when its first bytes named it. Called
+   * before the reconnection asks position(), so the caller can move past the frame; otherwise
+   * the same frame is met again at every reconnection (with a growing delay).
+   */
+  onOversizedFrame?: (lastGoodId: string | undefined, frameId: string | undefined) => void;
 }
 
 function jitter(ms: number): number {
@@ -76,8 +92,20 @@ export class LiveStream {
   private running = false;
   private paused = false;
   private connections = 0;
+  private readonly fetch: FetchFunction;
+  /** Where the current connection got to: the last id it handed over, else where it started. */
+  private lastGoodId?: string;
+  /** Set when the current connection was cut at an oversized frame. */
+  private oversized?: OversizedFrame;
+  /** Reconnections that met the same oversized frame again: drives their backoff. */
+  private oversizedRepeats = 0;
+  private lastOversizedAt?: string;
+  /** Origin a redirect pointed to, for the log line (the redirect itself is never followed). */
+  private redirectedTo?: string;
 
-  constructor(private readonly options: LiveStreamOptions) {}
+  constructor(private readonly options: LiveStreamOptions) {
+    this.fetch = options.fetch ?? createHttpClient().fetch;
+  }
 
   start(): void {
     if (this.running) return;
@@ -146,6 +174,10 @@ export class LiveStream {
     if (position.recover) target.searchParams.set('recover', position.recover);
     this.lastFrameAt = Date.now();
     this.lastReason = '';
+    this.lastGoodId = position.from;
+    this.oversized = undefined;
+    this.redirectedTo = undefined;
+    const maxFrameBytes = this.options.maxFrameBytes ?? MAX_FRAME_BYTES;
     const fetchStream = async (input: string | URL, init: EventSourceFetchInit): Promise<Response> => {
       const headers = new Headers(init.headers);
       // The library would send the last id it saw, which may be a dependency frame's id (resume
@@ -157,15 +189,39 @@ export class LiveStream {
       headers.set('no-dependencies', String(noDependencies));
       headers.set('with-inferences', String(withInferences));
       headers.set('cache-control', 'no-cache');
-      const response = await fetch(input, { ...init, headers });
+      // A redirect would carry the token to whatever host it names: it reaches the library as
+      // a non-200 answer, which fails the connection, and is reported as a configuration error.
+      let response: Response;
+      try {
+        response = await this.fetch(input, { ...init, headers, redirect: 'manual' });
+      } catch (error) {
+        // The library would only say "fetch failed"; an abort must stay an abort for it.
+        if ((error as Error).name === 'AbortError') throw error;
+        throw new Error(describeFetchError(error, OPENCTI_TLS_HINT), { cause: error });
+      }
+      if (isRedirect(response)) {
+        const location = response.headers.get('location');
+        try {
+          this.redirectedTo = location ? new URL(location, target).origin : undefined;
+        } catch {
+          this.redirectedTo = undefined;
+        }
+        await discardBody(response);
+        return new Response(null, { status: response.status, statusText: response.statusText });
+      }
       // OpenCTI puts the reason of a refusal in the status line, with an empty body.
       if (!response.ok) this.lastReason = response.statusText;
-      return response;
+      if (response.status !== 200 || !response.body) return response;
+      const bounded = limitFrames(response.body, maxFrameBytes, (frame) => {
+        if (this.source === source) this.oversized = frame;
+      });
+      return new Response(bounded, { status: response.status, statusText: response.statusText, headers: response.headers });
     };
     const source: EventSource = new ObservedEventSource(target, { fetch: fetchStream }, (event) => {
       if (this.source !== source || !(event instanceof MessageEvent)) return;
       const id = event.lastEventId;
       if (id) {
+        this.lastGoodId = id;
         this.lastFrameAt = Date.now();
         this.failures = 0;
         this.refusals = 0;
@@ -180,15 +236,50 @@ export class LiveStream {
       // Reconnection is ours to schedule: the library would resume from the wrong id.
       source.close();
       this.source = undefined;
-      this.scheduleReconnect(error.code, error.message);
+      if (this.oversized) this.reportOversized(this.oversized, maxFrameBytes);
+      else this.scheduleReconnect(error.code, error.message);
     });
+  }
+
+  /** Tells the caller, then reconnects; the same frame met again waits longer each time. */
+  private reportOversized(frame: OversizedFrame, maxFrameBytes: number): void {
+    const at = frame.frameId ?? `after:${this.lastGoodId ?? ''}`;
+    this.oversizedRepeats = at === this.lastOversizedAt ? this.oversizedRepeats + 1 : 0;
+    this.lastOversizedAt = at;
+    this.options.log.error(`a live-stream frame is larger than ${formatBytes(maxFrameBytes)}; dropped the connection instead of reading it whole`, {
+      frameId: frame.frameId,
+      lastGoodId: this.lastGoodId,
+      bytesRead: frame.bytesRead,
+      repeats: this.oversizedRepeats,
+    });
+    try {
+      this.options.onOversizedFrame?.(this.lastGoodId, frame.frameId);
+    } catch (error) {
+      // The reconnection below must happen whatever the caller's handler did.
+      this.options.log.error('handling an oversized live-stream frame failed', { frameId: frame.frameId, error: (error as Error).message });
+    }
+    if (!this.running || this.paused) return;
+    const delay = jitter(Math.min(this.options.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(this.oversizedRepeats, 10)));
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.running && !this.paused) this.connect();
+    }, delay);
   }
 
   private scheduleReconnect(status: number | undefined, message: string | undefined): void {
     if (!this.running || this.paused) return;
     const reason = this.lastReason ? ` (${this.lastReason})` : '';
     let delay: number;
-    if (status !== undefined && REFUSED.has(status)) {
+    if (status !== undefined && status >= 300 && status < 400) {
+      // Operator's business, like a refusal: retried slowly, never followed.
+      this.refusals++;
+      const first = this.options.refusedRetryMs ?? 5_000;
+      delay = jitter(Math.min(this.options.maxRefusedRetryMs ?? 60_000, first * 2 ** Math.min(this.refusals - 1, 10)));
+      this.options.log.error(
+        `OpenCTI answered the live stream with a redirect (${status}) to ${this.redirectedTo ?? 'another location'}; not followed, so the token stays with the configured host: check OPENCTI_URL; retrying`,
+        { retryInMs: Math.round(delay), refusals: this.refusals },
+      );
+    } else if (status !== undefined && REFUSED.has(status)) {
       this.refusals++;
       const first = this.options.refusedRetryMs ?? 5_000;
       delay = jitter(Math.min(this.options.maxRefusedRetryMs ?? 60_000, first * 2 ** Math.min(this.refusals - 1, 10)));

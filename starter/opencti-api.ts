@@ -3,7 +3,14 @@
  * connector alive in OpenCTI and stores its stream position (the connector state).
  */
 import { z } from 'zod';
+import { BodyTooLargeError, createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, readBodyBounded, type FetchFunction } from '../common/http';
 import type { ConnectorSettings, OpenCtiSettings } from '../config/load';
+
+/** What to do about an OpenCTI certificate this process does not trust. */
+export const OPENCTI_TLS_HINT = 'add its CA with NODE_EXTRA_CA_CERTS, or set OPENCTI_SSL_VERIFY=false to accept it unchecked';
+
+/** Largest GraphQL answer read: the connector's own mutations answer a few hundred bytes. */
+export const MAX_GRAPHQL_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** The state shape pycti stores, so a Python deployment with the same CONNECTOR_ID keeps its place. */
 export interface ConnectorState {
@@ -60,23 +67,63 @@ const PING = `mutation PingConnector($id: ID!, $state: String, $connectorInfo: C
 export const GRAPHQL_DOCUMENTS: Readonly<Record<string, string>> = { register: REGISTER, ping: PING };
 
 export class OpenCtiApi {
+  private readonly fetch: FetchFunction;
+
   constructor(
     private readonly opencti: OpenCtiSettings,
     private readonly connector: ConnectorSettings,
-  ) {}
+    /** How requests leave the process (proxy, TLS); common/http.ts. Default: direct. */
+    fetch?: FetchFunction,
+    private readonly maxAnswerBytes = MAX_GRAPHQL_ANSWER_BYTES,
+  ) {
+    this.fetch = fetch ?? createHttpClient().fetch;
+  }
 
   private async call(query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const response = await fetch(`${this.opencti.url}/graphql`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.opencti.token}`, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const endpoint = `${this.opencti.url}/graphql`;
+    let response: Response;
+    try {
+      response = await this.fetch(endpoint, {
+        method: 'POST',
+        // A redirect would carry the token to whatever host it names.
+        redirect: 'manual',
+        headers: { authorization: `Bearer ${this.opencti.token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new Error(`OpenCTI GraphQL request failed: ${describeFetchError(error, OPENCTI_TLS_HINT)}`, { cause: error });
+    }
+    if (isRedirect(response)) {
+      await discardBody(response);
+      let target = 'another location';
+      try {
+        const location = response.headers.get('location');
+        if (location) target = new URL(location, endpoint).origin;
+      } catch {
+        // still a redirect
+      }
+      throw new Error(`OpenCTI GraphQL answered ${response.status}, a redirect to ${target}; not followed, so the token stays with the configured host: check OPENCTI_URL`);
+    }
     if (!response.ok) {
+      await discardBody(response);
       const hint = response.status === 401 || response.status === 403 ? ' (check OPENCTI_TOKEN)' : '';
       throw new Error(`OpenCTI GraphQL answered ${response.status}${hint}`);
     }
-    const answer = graphQlAnswer.parse(await response.json());
+    let text: string;
+    try {
+      text = await readBodyBounded(response, this.maxAnswerBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) throw new Error(`OpenCTI GraphQL ${error.message} (its answers are at most ${formatBytes(this.maxAnswerBytes)}): check OPENCTI_URL`, { cause: error });
+      throw error;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`OpenCTI GraphQL answered ${response.status} with a body that is not JSON: check OPENCTI_URL`, { cause: error });
+    }
+    const answer = graphQlAnswer.parse(json);
     if (answer.errors?.length) {
       const hint = answer.errors.some((error) => TOKEN_PROBLEMS.has(error.extensions?.code ?? '')) ? ' (check OPENCTI_TOKEN: the connector needs the CONNECTORAPI capability)' : '';
       throw new Error(`OpenCTI GraphQL error: ${answer.errors.map((error) => error.message).join('; ')}${hint}`);

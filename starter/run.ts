@@ -4,7 +4,9 @@
  */
 import type { Client } from '@temporalio/client';
 import type { StarterConfig } from '../config/load';
+import { createHttpClient } from '../common/http';
 import type { Logger } from '../common/logger';
+import { Interrupted, sleep, untilAborted } from '../common/shutdown';
 import { isStreamId } from '../domain/stream-id';
 import { permanentRefusal, TemporalDelivery } from './delivery';
 import { IndicatorDispatcher } from './dispatcher';
@@ -31,6 +33,8 @@ export interface StarterOptions {
   deliveryTimeoutMs?: number;
   /** First retry delay after 401/410 (it doubles up to a minute). */
   refusedRetryMs?: number;
+  /** Aborted by a stop signal during start-up: startStarter then rejects with Interrupted. */
+  signal?: AbortSignal;
 }
 
 export interface Starter {
@@ -40,22 +44,26 @@ export interface Starter {
   savedPosition(): string | undefined;
 }
 
-async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>): Promise<T> {
+/** Retries until it succeeds or `signal` aborts (a stop signal during start-up: Interrupted). */
+async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await body();
+      return await untilAborted(body(), signal);
     } catch (error) {
+      if (error instanceof Interrupted) throw error;
       const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
       log.error(`${what} failed; retrying`, { error: (error as Error).message, retryInMs: delay });
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, signal);
     }
   }
 }
 
-export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs }: StarterOptions): Promise<Starter> {
-  const api = new OpenCtiApi(config.opencti, config.connector);
+export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs, signal }: StarterOptions): Promise<Starter> {
+  // One way out to OpenCTI (proxy, OPENCTI_SSL_VERIFY) for the GraphQL calls and the stream alike.
+  const openCtiHttp = createHttpClient({ proxy: config.network.proxy, verifyTls: config.opencti.sslVerify ?? true });
+  const api = new OpenCtiApi(config.opencti, config.connector, openCtiHttp.fetch);
   let stopped = false;
-  const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register());
+  const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register(), signal);
   const remembered = parseConnectorState(remote);
   let state = remembered ?? firstRunState(config.connector);
   log.info('connector registered', { connectorId: config.connector.id, startFrom: state.start_from, recoverUntil: recoverParameter(state), firstRun: !remembered });
@@ -150,6 +158,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   const stream = new LiveStream({
     url: `${config.opencti.url}/stream/${encodeURIComponent(config.connector.liveStreamId)}`,
     token: config.opencti.token,
+    fetch: openCtiHttp.fetch,
     listenDelete: config.connector.listenDelete,
     noDependencies: config.connector.noDependencies,
     withInferences: config.connector.withInferences,
@@ -196,7 +205,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   };
   // Stored before reading: a crash before the first periodic save must not restart on an empty
   // state, whose "snapshot up to now" would never deliver the deletions that happened meanwhile.
-  await retryForever('saving the stream position in OpenCTI', log, () => save(true));
+  await retryForever('saving the stream position in OpenCTI', log, () => save(true), signal);
   const saver = setInterval(() => saveInBackground(false), saveEveryMs);
   const resumer = setInterval(maybeResume, 250);
 

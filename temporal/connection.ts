@@ -23,7 +23,13 @@ function requireAddress(settings: TemporalSettings, address?: string): string {
 
 export async function connectClient(settings: TemporalSettings, address?: string): Promise<Client> {
   const { connectionOptions, namespace } = connectConfig(settings, requireAddress(settings, address));
-  const connection = await Connection.connect(connectionOptions);
+  // grpc-js would send this connection through the https_proxy / http_proxy / grpc_proxy of the
+  // environment (lowercase spellings only), while the worker's native connection ignores them:
+  // set for OpenCTI and VirusTotal, they must not reroute Temporal, and both sides stay alike.
+  const connection = await Connection.connect({
+    ...connectionOptions,
+    channelArgs: { 'grpc.enable_http_proxy': 0 },
+  });
   return new Client({ connection, namespace });
 }
 

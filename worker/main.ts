@@ -3,27 +3,44 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED, handleStopSignals, untilAborted } from '../common/shutdown';
+import { logStartupNotes } from '../common/startup';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { createWorker } from './run';
 
 async function main(): Promise<void> {
   const config = loadOrExit('worker');
   const log = createLogger(config.logLevel, { role: 'worker' });
+  logStartupNotes(config, log);
   if (!config.temporal.address) {
     log.error('TEMPORAL_ADDRESS is required for npm run worker (npm start runs an embedded server instead)');
-    process.exit(78);
+    process.exit(EXIT_CONFIG);
   }
-  const { connection, namespace } = await connectWorker(config.temporal);
-  const client = await connectClient(config.temporal);
-  const worker = await createWorker({ config, connection, namespace, log, client });
-  log.info('worker polling', { address: config.temporal.address, namespace, taskQueue: config.temporal.taskQueue });
-  // Worker.run() installs SIGINT/SIGTERM handlers that drain in-flight tasks before exiting.
+  // Installed before anything can wait: a stop signal during start-up ends it (exit 0).
+  const signals = handleStopSignals(log);
+  let worker;
+  let closeConnections: () => Promise<void>;
+  try {
+    log.info('connecting to Temporal', { address: config.temporal.address });
+    const { connection, namespace } = await untilAborted(connectWorker(config.temporal), signals.startup);
+    const client = await untilAborted(connectClient(config.temporal), signals.startup);
+    closeConnections = async () => {
+      await client.connection.close();
+      await connection.close();
+    };
+    worker = await untilAborted(createWorker({ config, connection, namespace, log, client }), signals.startup);
+    log.info('worker polling', { address: config.temporal.address, namespace, taskQueue: config.temporal.taskQueue });
+  } catch (error) {
+    if (signals.startup.aborted) process.exit(EXIT_STOPPED);
+    throw error;
+  }
+  // From here the SDK's own SIGINT/SIGTERM handlers drain in-flight tasks; run() then returns.
+  signals.running(() => undefined);
   await worker.run();
-  await client.connection.close();
-  await connection.close();
+  await closeConnections();
 }
 
 main().catch((error: unknown) => {
   process.stderr.write(`worker failed: ${(error as Error).message}\n`);
-  process.exit(1);
+  process.exit(EXIT_FAILED);
 });

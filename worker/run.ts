@@ -8,6 +8,7 @@ import { createLivehuntActivities } from '../activities/livehunt';
 import { RequestPacer } from '../activities/request-pacer';
 import { VirusTotalClient } from '../activities/virustotal-client';
 import type { WorkerConfig } from '../config/load';
+import { createHttpClient } from '../common/http';
 import type { Logger } from '../common/logger';
 import { RULESET_ID } from '../workflows/search-attributes';
 import { ensureSearchAttributes } from './search-attributes';
@@ -60,6 +61,7 @@ export async function createWorker({ config, connection, namespace, log, client,
   const virusTotal = new VirusTotalClient({
     apiUrl: config.virusTotal.apiUrl,
     apiKey: config.virusTotal.apiKey,
+    fetch: createHttpClient({ proxy: config.network.proxy }).fetch,
     pacer: budget === undefined ? undefined : new RequestPacer(budget),
   });
   const activities = createLivehuntActivities({

@@ -6,15 +6,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RoleProcess } from '../support/processes';
 
-const secrets = { OPENCTI_TOKEN: 'opencti-secret-token-123', VIRUSTOTAL_LIVEHUNT_TOKEN: 'vt-secret-key-456' };
+const secrets = { OPENCTI_TOKEN: 'opencti-secret-token-123', VIRUSTOTAL_LIVEHUNT_TOKEN: 'vt-secret-key-456', password: 'url-password-789' };
 
 for (const role of ['app', 'starter', 'worker'] as const) {
   test(`${role}: three mistakes are rejected together`, async () => {
     const process = RoleProcess.start(role, {
-      ...secrets,
-      OPENCTI_URL: 'http://opencti:8080',
+      OPENCTI_TOKEN: secrets.OPENCTI_TOKEN,
+      VIRUSTOTAL_LIVEHUNT_TOKEN: secrets.VIRUSTOTAL_LIVEHUNT_TOKEN,
+      OPENCTI_URL: `http://admin:${secrets.password}@opencti:8080`,
       CONNECTOR_ID: 'not-a-uuid',
-      CONNECTOR_SCOPE: 'stix',
       CONNECTOR_LIVE_STREAM_ID: 'live',
       VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: 'soc@example.org, nobody',
       VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'sometimes',
@@ -24,8 +24,8 @@ for (const role of ['app', 'starter', 'worker'] as const) {
     const output = process.log();
     assert.equal(code, 78, output);
     const expected = {
-      app: ['CONNECTOR_ID', 'CONNECTOR_SCOPE', 'VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS', 'VIRUSTOTAL_LIVEHUNT_UPDATE_MODE'],
-      starter: ['CONNECTOR_ID', 'CONNECTOR_SCOPE'],
+      app: ['OPENCTI_URL', 'CONNECTOR_ID', 'VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS', 'VIRUSTOTAL_LIVEHUNT_UPDATE_MODE'],
+      starter: ['OPENCTI_URL', 'CONNECTOR_ID'],
       worker: ['VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS', 'VIRUSTOTAL_LIVEHUNT_UPDATE_MODE'],
     }[role];
     for (const name of expected) assert.match(output, new RegExp(`^  - ${name}: `, 'm'), `${name} named`);

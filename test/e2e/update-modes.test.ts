@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { reapplySignal } from '../../workflows/definitions';
 import { waitFor } from '../support/processes';
 import { Stack } from '../support/stack';
 import { useTestTemporal } from '../support/temporal';
@@ -109,8 +110,10 @@ describe('adoption turned off', () => {
 });
 
 describe('drift repair', () => {
+  // The check runs every VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL (at least a minute) or when an
+  // operator sends `reapply`; both run the same verification, so the test asks for it.
   test('a ruleset deleted or edited by hand is put back at the next check', async () => {
-    const stack = await Stack.start(temporal(), { env: { VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: '2s' } });
+    const stack = await Stack.start(temporal(), { env: { VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: '1m' } });
     try {
       const created = stack.opencti.createIndicator({ name: 'Drifting', pattern: rule('Drifting') });
       const state = await stack.applied(created.internalId, created.eventId);
@@ -121,9 +124,11 @@ describe('drift repair', () => {
         headers,
         body: JSON.stringify({ data: { type: 'hunting_ruleset', id, attributes: { rules: rule('Drifting', 'false'), notification_emails: [] } } }),
       });
+      await stack.handle(created.internalId).signal(reapplySignal);
       await waitFor('the edit to be undone', () => stack.rulesetsNamed('Drifting')[0]?.rules === rule('Drifting'), 30_000);
       assert.deepEqual(stack.rulesetsNamed('Drifting')[0]?.notification_emails, ['soc@example.org']);
       await fetch(`${stack.vt.url}/intelligence/hunting_rulesets/${id}`, { method: 'DELETE', headers });
+      await stack.handle(created.internalId).signal(reapplySignal);
       const recreated = await waitFor('the ruleset to be recreated', () => stack.rulesetsNamed('Drifting')[0], 30_000);
       assert.notEqual(recreated.id, id);
       assert.equal(recreated.editors.length, 2);

@@ -61,10 +61,10 @@ test('notification e-mails accept a JSON list, including the Python literal form
 });
 
 test('three mistakes are reported together, each naming its variable, without echoing secrets', () => {
-  const problems = problemsOf({ ...valid, CONNECTOR_ID: 'not-a-uuid', CONNECTOR_SCOPE: 'stix', VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: 'soc@example.org,not-an-email' });
+  const problems = problemsOf({ ...valid, CONNECTOR_ID: 'not-a-uuid', CONNECTOR_CONFIDENCE_LEVEL: '101', VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: 'soc@example.org,not-an-email' });
   assert.equal(problems.length, 3, problems.join('\n'));
   assert.match(problems.join('\n'), /CONNECTOR_ID: must be a UUID/);
-  assert.match(problems.join('\n'), /CONNECTOR_SCOPE: must be yara or Yara/);
+  assert.match(problems.join('\n'), /CONNECTOR_CONFIDENCE_LEVEL: must be an integer from 0 to 100/);
   assert.match(problems.join('\n'), /VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: .*not-an-email/);
   const message = new ConfigError(problems).message;
   assert.ok(!message.includes('secret-opencti-token') && !message.includes('secret-vt-key'));

@@ -163,7 +163,8 @@ test('heartbeats keep the watchdog quiet', async () => {
 
 test('pause closes the connection and hands nothing over; resume reconnects from the position', async () => {
   const { frames, requestsBefore } = open();
-  await waitFor('connected', () => opencti.connections() === 1);
+  // This stream's own request, not the previous test's connection still closing.
+  await waitFor('connected', () => opencti.connections() === 1 && opencti.streamRequests().length > requestsBefore);
   stream!.pause();
   await waitFor('the server sees the connection closed', () => opencti.connections() === 0);
   const seen = frames.length;
