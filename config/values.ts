@@ -17,7 +17,7 @@ export function parseBoolean(raw: string): boolean | undefined {
 }
 
 /**
- * A list given either as JSON (`["a", "b"]`, the seed's form), as a Python-style literal with
+ * A list given either as JSON (`["a", "b"]`, the Python connector's documented form), as a Python-style literal with
  * single quotes (what users of the Python connector wrote), or as a comma-separated string.
  */
 export function parseList(raw: string): string[] | { error: string } {
@@ -44,7 +44,7 @@ export function parseList(raw: string): string[] | { error: string } {
     .filter((item) => item !== '');
 }
 
-/** `group:NAME` is a VirusTotal group; `user:NAME` or a plain name is a user (the seed's form). */
+/** `group:NAME` is a VirusTotal group; `user:NAME` or a plain name is a user (the Python connector's form). */
 export function parseEditor(entry: string): Editor {
   const match = /^(user|group):(.+)$/i.exec(entry);
   if (match) return { type: match[1]!.toLowerCase() as Editor['type'], id: match[2]!.trim() };

@@ -7,6 +7,7 @@
  * stalls the stream.
  */
 import type { IndicatorEvent } from '../domain/indicator';
+import { backoffDelay } from '../common/backoff';
 import type { Logger } from '../common/logger';
 import { MAX_INTERNAL_ID_LENGTH, truncateUtf8 } from '../domain/limits';
 
@@ -32,7 +33,7 @@ export interface DispatcherOptions {
   retryDelayMs?: (attempt: number) => number;
 }
 
-const defaultDelay = (attempt: number) => Math.min(30_000, 250 * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
+const defaultDelay = (attempt: number) => backoffDelay(attempt, { firstMs: 250, maxMs: 30_000, jitter: true });
 
 export class IndicatorDispatcher {
   private readonly tails = new Map<string, Promise<void>>();

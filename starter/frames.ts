@@ -24,7 +24,8 @@ export type FrameMeaning =
   | { kind: 'ignored'; reason: string; dependency?: true }
   | { kind: 'malformed'; reason: string };
 
-const KNOWLEDGE_EVENTS = new Set(['create', 'update', 'delete', 'merge']);
+/** The SSE event names that carry knowledge (everything else is a heartbeat or out of band). */
+export const KNOWLEDGE_EVENTS: ReadonlySet<string> = new Set(['create', 'update', 'delete', 'merge']);
 
 // Only what every frame must have is required; each field is read on its own below, so that a
 // field the connector does not need for this event (the name of a deleted indicator, a null
@@ -189,7 +190,7 @@ export function interpretFrame(event: string, id: string, data: string): FrameMe
 
 const connectedInfo = z.object({ lastEventId: z.string() }).loose();
 
-/** The stream's last id when the connection opened, from the `connected` frame (§6); undefined when absent or unusable. */
+/** The stream's last id when the connection opened, from the `connected` frame (the first frame after the 200, without an id); undefined when absent or unusable. */
 export function streamLastEventId(data: string): string | undefined {
   try {
     const parsed = connectedInfo.safeParse(JSON.parse(data));

@@ -7,6 +7,7 @@
  */
 import { EventSource, type EventSourceFetchInit } from 'eventsource';
 import { createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, type FetchFunction } from '../common/http';
+import { backoffDelay } from '../common/backoff';
 import type { Logger } from '../common/logger';
 import { limitFrames, MAX_FRAME_BYTES, type OversizedFrame } from './frame-limit';
 import { OPENCTI_TLS_HINT } from './opencti-api';
@@ -51,10 +52,6 @@ export interface LiveStreamOptions {
    * the same frame is met again at every reconnection (with a growing delay).
    */
   onOversizedFrame?: (lastGoodId: string | undefined, frameId: string | undefined) => void;
-}
-
-function jitter(ms: number): number {
-  return ms * (0.5 + Math.random() / 2);
 }
 
 /** Statuses an operator has to fix; retried slowly. */
@@ -259,7 +256,7 @@ export class LiveStream {
       this.options.log.error('handling an oversized live-stream frame failed', { frameId: frame.frameId, error: (error as Error).message });
     }
     if (!this.running || this.paused) return;
-    const delay = jitter(Math.min(this.options.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(this.oversizedRepeats, 10)));
+    const delay = backoffDelay(this.oversizedRepeats, { firstMs: 500, maxMs: this.options.maxBackoffMs ?? 30_000, jitter: true });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.running && !this.paused) this.connect();
@@ -274,7 +271,7 @@ export class LiveStream {
       // Operator's business, like a refusal: retried slowly, never followed.
       this.refusals++;
       const first = this.options.refusedRetryMs ?? 5_000;
-      delay = jitter(Math.min(this.options.maxRefusedRetryMs ?? 60_000, first * 2 ** Math.min(this.refusals - 1, 10)));
+      delay = backoffDelay(this.refusals - 1, { firstMs: first, maxMs: this.options.maxRefusedRetryMs ?? 60_000, jitter: true });
       this.options.log.error(
         `OpenCTI answered the live stream with a redirect (${status}) to ${this.redirectedTo ?? 'another location'}; not followed, so the token stays with the configured host: check OPENCTI_URL; retrying`,
         { retryInMs: Math.round(delay), refusals: this.refusals },
@@ -282,7 +279,7 @@ export class LiveStream {
     } else if (status !== undefined && REFUSED.has(status)) {
       this.refusals++;
       const first = this.options.refusedRetryMs ?? 5_000;
-      delay = jitter(Math.min(this.options.maxRefusedRetryMs ?? 60_000, first * 2 ** Math.min(this.refusals - 1, 10)));
+      delay = backoffDelay(this.refusals - 1, { firstMs: first, maxMs: this.options.maxRefusedRetryMs ?? 60_000, jitter: true });
       const advice =
         status === 410
           ? `the live stream is stopped (410)${reason}: start it in OpenCTI (Data sharing > Live streams)`
@@ -290,7 +287,7 @@ export class LiveStream {
       this.options.log.error(`${advice}; retrying`, { retryInMs: Math.round(delay), refusals: this.refusals });
     } else {
       this.failures++;
-      delay = jitter(Math.min(this.options.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(this.failures - 1, 10)));
+      delay = backoffDelay(this.failures - 1, { firstMs: 500, maxMs: this.options.maxBackoffMs ?? 30_000, jitter: true });
       const what = status ? `answered ${status}${reason}` : `connection ended${message ? ` (${message})` : ''}`;
       this.options.log.warn(`live stream ${what}; reconnecting`, { retryInMs: Math.round(delay), failures: this.failures });
     }

@@ -4,23 +4,20 @@
  */
 import type { Client } from '@temporalio/client';
 import type { StarterConfig } from '../config/load';
+import { backoffDelay } from '../common/backoff';
 import { createHttpClient } from '../common/http';
 import type { Logger } from '../common/logger';
 import { Interrupted, sleep, untilAborted } from '../common/shutdown';
-import { isStreamId } from '../domain/stream-id';
+import { BackPressure } from './backpressure';
 import { permanentRefusal, TemporalDelivery } from './delivery';
 import { IndicatorDispatcher } from './dispatcher';
-import { interpretFrame, streamLastEventId } from './frames';
-import { MAX_FRAME_BYTES } from './frame-limit';
+import { FrameRouter } from './frame-router';
 import { LiveStream } from './live-stream';
-import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
-import { firstRunState, recoverParameter, replaysEverything, snapshotFloor, stateAfterReset } from './state';
-import { SnapshotSweep } from './sweep';
-import { StreamWatermark } from './watermark';
+import { OpenCtiApi, parseConnectorState } from './opencti-api';
+import { SavedPosition } from './saved-position';
+import { firstRunState, recoverParameter } from './state';
 
 export { firstRunState } from './state';
-
-const KNOWLEDGE_EVENTS = new Set(['create', 'update', 'delete', 'merge']);
 
 export interface StarterOptions {
   config: StarterConfig;
@@ -52,7 +49,7 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
       return await untilAborted(body(), signal);
     } catch (error) {
       if (error instanceof Interrupted) throw error;
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+      const delay = backoffDelay(attempt, { firstMs: 500, maxMs: 30_000 });
       log.error(`${what} failed; retrying`, { error: (error as Error).message, retryInMs: delay });
       await sleep(delay, signal);
     }
@@ -63,115 +60,37 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   // One way out to OpenCTI (proxy, OPENCTI_SSL_VERIFY) for the GraphQL calls and the stream alike.
   const openCtiHttp = createHttpClient({ proxy: config.network.proxy, verifyTls: config.opencti.sslVerify ?? true });
   const api = new OpenCtiApi(config.opencti, config.connector, openCtiHttp.fetch);
-  let stopped = false;
   const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register(), signal);
   const remembered = parseConnectorState(remote);
-  let state = remembered ?? firstRunState(config.connector);
-  log.info('connector registered', { connectorId: config.connector.id, startFrom: state.start_from, recoverUntil: recoverParameter(state), firstRun: !remembered });
+  const initial = remembered ?? firstRunState(config.connector);
+  log.info('connector registered', { connectorId: config.connector.id, startFrom: initial.start_from, recoverUntil: recoverParameter(initial), firstRun: !remembered });
 
-  let saved: string | undefined;
-  let lastPingAt = 0;
-
-  const temporal = new TemporalDelivery({ client, taskQueue: config.temporal.taskQueue, log, timeoutMs: deliveryTimeoutMs });
+  const delivery = new TemporalDelivery({ client, taskQueue: config.temporal.taskQueue, log, timeoutMs: deliveryTimeoutMs });
   const dispatcher = new IndicatorDispatcher({
-    deliver: (event, options) => temporal.deliver(event, options),
+    deliver: (event, options) => delivery.deliver(event, options),
     permanentRefusal,
-    quarantine: (event, reason) => temporal.quarantine(event, reason),
+    quarantine: (event, reason) => delivery.quarantine(event, reason),
     maxInFlight: config.connector.maxInFlightEvents,
     log,
   });
-  const listRunning = () => temporal.listRunning();
-
-  /** The position tracker of one replay, and the sweep its snapshot calls for (see sweep.ts). */
-  function openReplay(from: ConnectorState): { watermark: StreamWatermark; sweep?: SnapshotSweep } {
-    const floor = snapshotFloor(from);
-    const opened = new StreamWatermark(from.start_from, floor);
-    if (floor === undefined || !replaysEverything(from)) return { watermark: opened };
-    const sweep = new SnapshotSweep({ floor, barrier: opened.barrier(floor), listRunning, submit: (events) => dispatcher.submit(events, { onlyIfRunning: true }), log });
-    return { watermark: opened, sweep };
-  }
-  let { watermark, sweep } = openReplay(state);
-
-  // Back-pressure: past this many buffered frames the stream is closed, and it is resumed from
-  // the received position once deliveries caught up with half of it. Never during a recover
-  // snapshot, which a reconnection would send again from its beginning.
-  const maxBuffered = config.connector.maxBufferedEvents;
-  let nextPauseAttempt = 0;
-  // held() counts acknowledged entries not yet forgotten; position() forgets them first.
-  const buffered = () => {
-    watermark.position();
-    return Math.max(dispatcher.pending(), watermark.held());
-  };
-  function maybePause(): void {
-    if (stream.isPaused() || buffered() < maxBuffered || Date.now() < nextPauseAttempt) return;
-    nextPauseAttempt = Date.now() + 1_000;
-    if (!watermark.pastSnapshot()) return;
-    const waiting = buffered();
-    stream.pause();
-    log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: waiting, maxBuffered, resumeFrom: watermark.resumeFrom() });
-  }
-  function maybeResume(): void {
-    if (!stream.isPaused()) return;
-    watermark.position(); // forgets what was acknowledged, so held() is current
-    const caughtUp = dispatcher.pending() === 0 && watermark.inFlight() === 0;
-    if (!caughtUp && buffered() > maxBuffered / 2) return;
-    log.info('deliveries caught up; resuming the stream', { pending: dispatcher.pending(), resumeFrom: watermark.resumeFrom() });
-    stream.resume();
-  }
-
-  const onFrame = (event: string, id: string, data: string) => {
-    if (event === 'connected') sweep?.connected(streamLastEventId(data));
-    if (!id) return; // frames without an id (`connected`) carry no knowledge and no position
-    if (!isStreamId(id)) {
-      // Not a position the platform could resume from: neither claimed nor handled.
-      log.warn('skipping a frame whose id is not a stream id', { id, event });
-      return;
-    }
-    const current = watermark;
-    const meaning = interpretFrame(event, id, data);
-    sweep?.observed(id, meaning.kind === 'heartbeat');
-    switch (meaning.kind) {
-      case 'heartbeat':
-        current.heartbeat(id);
-        break;
-      case 'events': {
-        const ticket = current.frame(id);
-        for (const indicatorEvent of meaning.events) sweep?.saw(indicatorEvent.indicator.internalId);
-        log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
-        if (meaning.skipped) log.warn('part of a frame could not be used', { id, event, reason: meaning.skipped });
-        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(ticket.done, () => undefined);
-        break;
-      }
-      case 'malformed':
-        log.warn('skipping a malformed frame', { id, event, reason: meaning.reason });
-        // It may have been a dependency frame: the object sharing its id may still follow.
-        current.frame(id, { final: false }).done();
-        break;
-      case 'ignored':
-        // Dependencies and other objects are most of an unfiltered stream; only names are worth a word.
-        if (!KNOWLEDGE_EVENTS.has(event)) log.debug('ignoring an event this connector does not know', { id, event });
-        current.frame(id, { final: !meaning.dependency }).done();
-        break;
-    }
-    maybePause();
-  };
-
-  /**
-   * A frame too large to read, met again at every reconnection: skipped like a malformed frame, so
-   * the stream resumes after it, and quarantined by its id (nothing else of it was read).
-   */
-  function onOversizedFrame(lastGoodId: string | undefined, frameId: string | undefined): void {
-    // Without its id there is nothing precise to skip; the stream retries with a growing delay.
-    if (!frameId || !isStreamId(frameId)) return;
-    const reason = `frame over ${MAX_FRAME_BYTES} bytes, skipped unread`;
-    log.error('skipping a live-stream frame too large to read; quarantined, the stream moves on', { id: frameId, lastGoodId, maxBytes: MAX_FRAME_BYTES });
-    // Counted as complete at once, like a heartbeat with its id: nothing after it on this
-    // connection can complete it, and a frame that large is no dependency frame (those carry a
-    // marking or an author, sent ahead of the object).
-    watermark.heartbeat(frameId);
-    temporal.quarantineFrame(frameId, reason).catch((error: unknown) => log.error('could not record the skipped frame in the quarantine workflow; the log line above is its only record', { id: frameId, error: (error as Error).message }));
-  }
-
+  const position = new SavedPosition({
+    connector: config.connector,
+    initial,
+    store: (state) => api.ping(state),
+    listRunning: () => delivery.listRunning(),
+    submitToRunning: (events) => dispatcher.submit(events, { onlyIfRunning: true }),
+    onReset: () => stream.restart(),
+    pingEveryMs,
+    log,
+  });
+  const backPressure = new BackPressure({
+    stream: { pause: () => stream.pause(), resume: () => stream.resume(), isPaused: () => stream.isPaused() },
+    watermark: () => position.watermark,
+    pendingDeliveries: () => dispatcher.pending(),
+    maxBuffered: config.connector.maxBufferedEvents,
+    log,
+  });
+  const router = new FrameRouter({ position, dispatcher, delivery, backPressure, log });
   const stream = new LiveStream({
     url: `${config.opencti.url}/stream/${encodeURIComponent(config.connector.liveStreamId)}`,
     token: config.opencti.token,
@@ -179,70 +98,33 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     listenDelete: config.connector.listenDelete,
     noDependencies: config.connector.noDependencies,
     withInferences: config.connector.withInferences,
-    position: () => ({ from: watermark.resumeFrom() ?? state.start_from, recover: recoverParameter(state) }),
-    onFrame,
-    onOversizedFrame,
+    position: () => position.streamPosition(),
+    onFrame: (event, id, data) => router.onFrame(event, id, data),
+    onOversizedFrame: (lastGoodId, frameId) => router.onOversizedFrame(lastGoodId, frameId),
     log,
     watchdogMs: config.connector.liveStreamWatchdogSeconds * 1_000,
     refusedRetryMs,
   });
 
-  /** Saves the acknowledged position; notices a "reset state" made in the OpenCTI UI. */
-  async function save(force: boolean): Promise<void> {
-    const position = watermark.position() ?? state.start_from;
-    const moved = position !== saved;
-    if (!force && !moved && Date.now() - lastPingAt < pingEveryMs) return;
-    const sent: ConnectorState = { ...state, start_from: position };
-    const answer = await api.ping(sent);
-    lastPingAt = Date.now();
-    saved = position;
-    state = sent;
-    // Only an explicitly emptied state is a reset (the platform answers "" after one); an answer
-    // this connector cannot read is not a reason to replay the whole stream.
-    if ((answer === '' || answer === 'null') && !stopped) {
-      // OpenCTI cleared the state: replay from the beginning, with a snapshot that ends where this
-      // connector had got (stateAfterReset says why). Workflows drop what they already applied.
-      state = stateAfterReset(config.connector, state, position);
-      sweep?.abandon();
-      ({ watermark, sweep } = openReplay(state));
-      saved = undefined;
-      log.warn('connector state was reset in OpenCTI; replaying the stream', { startFrom: state.start_from, recoverUntil: state.recover_until });
-      stream.restart();
-      // Stored at once: a crash now must replay from the reset, not from nothing (a first run
-      // that would not know how far this connector had got).
-      await save(true);
-    }
-  }
-
-  let saving: Promise<void> | undefined;
-  const saveInBackground = (force: boolean) => {
-    if (saving) return;
-    saving = save(force)
-      .catch((error: unknown) => log.warn('could not save the stream position in OpenCTI', { error: (error as Error).message }))
-      .finally(() => (saving = undefined));
-  };
   // Stored before reading: a crash before the first periodic save must not restart on an empty
   // state, whose "snapshot up to now" would never deliver the deletions that happened meanwhile.
-  await retryForever('saving the stream position in OpenCTI', log, () => save(true), signal);
-  const saver = setInterval(() => saveInBackground(false), saveEveryMs);
-  const resumer = setInterval(maybeResume, 250);
-
+  await retryForever('saving the stream position in OpenCTI', log, () => position.save(true), signal);
+  const saver = setInterval(() => position.saveInBackground(), saveEveryMs);
+  const resumer = setInterval(() => backPressure.check(), 250);
   stream.start();
 
   return {
-    savedPosition: () => saved,
+    savedPosition: () => position.lastSaved(),
     async stop() {
-      stopped = true;
-      sweep?.abandon();
       clearInterval(saver);
       clearInterval(resumer);
       stream.stop();
       const deadline = Date.now() + 10_000;
       while (dispatcher.pending() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       dispatcher.stop();
-      await saving;
-      await save(true).catch((error: unknown) => log.warn('could not save the final stream position', { error: (error as Error).message }));
-      log.info('starter stopped', { position: saved, undelivered: dispatcher.pending() });
+      await position.stop();
+      await position.save(true).catch((error: unknown) => log.warn('could not save the final stream position', { error: (error as Error).message }));
+      log.info('starter stopped', { position: position.lastSaved(), undelivered: dispatcher.pending() });
     },
   };
 }

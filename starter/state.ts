@@ -1,5 +1,5 @@
 /**
- * Where the stream is read from, as pycti decides it (reference §12): the first-run position, the
+ * Where the stream is read from, as pycti's stream helper decides it: the first-run position, the
  * recover snapshot it implies, and what a "reset state" in the OpenCTI UI turns into.
  */
 import type { ConnectorSettings } from '../config/load';
@@ -21,7 +21,7 @@ export function recoverParameter(state: ConnectorState): string | undefined {
 }
 
 /**
- * A start position as the platform converts it (§5.1), so the connector compares it with frame
+ * A start position as the platform converts a `from`/`recover` parameter, so the connector compares it with frame
  * ids: `0` is the beginning, a date is `<ms>-0`. Undefined when the platform would not accept it.
  */
 export function normalizeStart(value: string): string | undefined {

@@ -15,6 +15,7 @@
  * crash before then replays the snapshot and sweeps again. The "absent" events carry the floor as
  * their stream id: a workflow that already applied a later event ignores them.
  */
+import { backoffDelay } from '../common/backoff';
 import { ABSENT_FROM_SNAPSHOT, type IndicatorEvent } from '../domain/indicator';
 import type { Logger } from '../common/logger';
 import { compareStreamIds } from '../domain/stream-id';
@@ -120,7 +121,7 @@ export class SnapshotSweep {
         this.seen.clear();
         return;
       } catch (error) {
-        const delay = (this.options.retryDelayMs ?? ((n: number) => Math.min(30_000, 1_000 * 2 ** Math.min(n, 5))))(attempt);
+        const delay = (this.options.retryDelayMs ?? ((n: number) => backoffDelay(n, { firstMs: 1_000, maxMs: 30_000 })))(attempt);
         log.warn('could not list the running indicator workflows after the snapshot; retrying', { error: (error as Error).message, retryInMs: delay });
         await new Promise((resolve) => setTimeout(resolve, delay));
       }

@@ -220,7 +220,7 @@ async function startOnce(opts: DevServerOptions, ip: string, port: number, uiPor
     const detail = `${err instanceof Error ? err.message : String(err)}${output ? `\nLast server output:\n${output}` : ''}`;
     throw new DevServerStartError(
       `Temporal dev server (${opts.cliPath}) did not become ready on ${address}: ${detail}`,
-      /address already in use/i.test(output),
+      tail.portInUse || /address already in use/i.test(output),
     );
   }
   log(`Temporal dev server ready on ${address}${uiUrl ? `, UI ${uiUrl}` : ''} after ${Date.now() - started} ms`);
@@ -276,9 +276,13 @@ function connectHost(ip: string): string {
 class OutputTail {
   private lines: string[] = [];
   private partial = '';
+  /** Seen anywhere in the output: a Go panic's stack trace pushes the cause out of the tail. */
+  portInUse = false;
   constructor(private readonly max: number) {}
   push(chunk: Buffer): void {
-    const parts = (this.partial + chunk.toString('utf8')).split('\n');
+    const text = chunk.toString('utf8');
+    if (/address already in use/i.test(text)) this.portInUse = true;
+    const parts = (this.partial + text).split('\n');
     this.partial = parts.pop() ?? '';
     this.lines.push(...parts.filter((l) => l.trim() !== ''));
     if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);

@@ -124,7 +124,7 @@ export class IndicatorReconciler {
     }
   }
 
-  /** The seed's update: delete, create again, share again. */
+  /** The Python connector's update: delete, create again, share again. */
   private async replaceRuleset(rulesetId: string, desired: RulesetContent, streamId: string): Promise<void> {
     await livehunt.deleteRuleset({ internalId: this.state.internalId, rulesetId });
     this.state.ruleset = undefined;

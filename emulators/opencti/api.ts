@@ -15,7 +15,7 @@ export interface OpenCtiEmulatorOptions {
   heartbeatMs?: number;
   /** Default true: `init-dependencies` marking frames, once per connection, before the first object that references them. */
   dependencies?: boolean;
-  /** Default false: collection filter "YARA indicator AND detection=true" with §8 translation. */
+  /** Default false: collection filter "YARA indicator AND detection=true" whose matching changes become create/delete frames, as the platform translates them. */
   filterDetection?: boolean;
 }
 

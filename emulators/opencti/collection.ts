@@ -1,6 +1,5 @@
 /**
- * The one StreamCollection the emulator hosts, and the live-stream visibility rules of
- * reference §8. Without `filterDetection` the collection has no filter (every object is
+ * The one StreamCollection the emulator hosts, and the live stream's visibility rules. Without `filterDetection` the collection has no filter (every object is
  * sent, so a connector must filter YARA indicators itself); with it the filter is
  * "Indicator AND pattern_type = yara AND detection = true", which turns detection flips
  * into create/delete frames carrying the original update envelope.

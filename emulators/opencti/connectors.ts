@@ -1,5 +1,5 @@
 /**
- * Connector registrations and their persisted state (reference §13). The state is an opaque
+ * Connector registrations and their persisted state (the `registerConnector` and `pingConnector` mutations). The state is an opaque
  * JSON string owned by the connector; the only thing the platform does to it on its own is
  * the UI "reset state", answered through the next ping.
  */

@@ -1,5 +1,5 @@
 /**
- * Event envelopes (reference §9) and the record the event log stores for each entry. The
+ * Event envelopes (version, type, scope, origin, message, data, context) and the record the event log stores for each entry. The
  * envelope is serialised once at append time: every connection sends the same bytes, so a
  * bulk of thousands of events costs one JSON.stringify each, not one per client.
  */
@@ -20,7 +20,7 @@ export interface Envelope {
 
 /**
  * `delivery` is the SSE event name this entry gets on the emulated collection after the
- * §8 visibility translation, or null when the collection does not send it. It is computed
+ * visibility translation (an update that leaves the filter is sent as a delete), or null when the collection does not send it. It is computed
  * once per entry because the collection filter is fixed for the emulator's lifetime.
  */
 export interface KnowledgeRecord {

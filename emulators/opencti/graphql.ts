@@ -1,5 +1,5 @@
 /**
- * `POST /graphql` — the operations a stream connector uses (reference §13), served by
+ * `POST /graphql` — the operations a stream connector uses (register, ping, the stream's collection, about), served by
  * graphql-js against the SDL in graphql-schema.ts: parse, validate, coerce variables,
  * execute. Errors are HTTP 200 with `errors[]`, as the platform forces, with the codes its
  * Apollo server gives: GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT for

@@ -1,6 +1,6 @@
 /**
  * Builders of STIX 2.1 objects shaped the way OpenCTI 6.x converts them for the live stream
- * (reference §10): the OpenCTI core extension carries the internal id the connector must key
+ * (`extensions.extension-definition--ea279b3e-…`): the OpenCTI core extension carries the internal id the connector must key
  * on, plus detection/score and the platform timestamps. Empty values are omitted, `false`
  * and `0` are kept, as the platform does.
  */

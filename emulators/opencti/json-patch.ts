@@ -2,7 +2,7 @@
  * The RFC 6902 subset OpenCTI's update events need: the platform diffs the previous and the
  * new STIX object (fast-json-patch `compare`) into `context.patch` / `context.reverse_patch`,
  * and the live stream applies `reverse_patch` to rebuild the previous version before
- * evaluating collection filters (reference §8). Arrays are compared as whole values; a
+ * evaluating collection filters (an update that makes an object leave or enter the filter). Arrays are compared as whole values; a
  * wholesale `replace` is a valid RFC 6902 encoding of an array change.
  */
 

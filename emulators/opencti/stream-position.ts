@@ -1,7 +1,7 @@
 /**
  * Stream ids are Redis stream ids: `<epoch-ms>-<seq>`. This module is the only place that
  * knows how to parse, order and print them, and how OpenCTI converts the user-supplied
- * start / recover parameters (reference §5.1).
+ * start / recover parameters (a date becomes `<ms>-0`, `0` is the beginning).
  */
 
 export interface StreamPosition {

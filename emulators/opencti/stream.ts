@@ -1,5 +1,5 @@
 /**
- * `GET /stream/:id` — the live stream handler (reference §4–§8). Each open response is a
+ * `GET /stream/:id` — the live stream handler (headers, resume, recover snapshot, heartbeats, filters). Each open response is a
  * StreamConnection that reads the event log from its cursor in batches, writes one chunk per
  * batch and waits for 'drain' when the socket buffer is full, so a bulk of thousands of
  * events streams at socket speed without unbounded buffering. Appends wake connections
