@@ -80,6 +80,16 @@ export interface VirusTotalClientOptions {
   /** Per-request timeout; an expired request counts as a transient failure. */
   timeoutMs?: number;
   pageSize?: number;
+  /** Told of every request once answered or failed (metrics); it cannot change the outcome. */
+  observe?: (observation: RequestObservation) => void;
+}
+
+/** One request as metrics see it; `path` has the API key masked; 'error' means no answer. */
+export interface RequestObservation {
+  method: string;
+  path: string;
+  status: number | 'error';
+  seconds: number;
 }
 
 function toRemote(object: z.infer<typeof rulesetObject>): RemoteRuleset {
@@ -127,6 +137,8 @@ export class VirusTotalClient {
     const shown = path.split(encodeURIComponent(this.options.apiKey)).join('***');
     await this.options.pacer?.take();
     let response: Response;
+    const sentAt = performance.now();
+    const observed = (status: number | 'error') => this.options.observe?.({ method, path: shown, status, seconds: (performance.now() - sentAt) / 1000 });
     try {
       response = await fetch(`${this.base}${path}`, {
         method,
@@ -139,10 +151,12 @@ export class VirusTotalClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
+      observed('error');
       const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
       throw new VirusTotalError(`${method} ${shown}: ${reason}`, 'transient');
     }
     const text = await response.text().catch(() => '');
+    observed(response.status);
     if (response.ok) {
       if (text.trim() === '') return undefined;
       try {

@@ -4,22 +4,29 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { startObservability } from '../common/observability';
 import { connectClient, connectWorker } from '../temporal/connection';
+import { registerStarterReadiness } from '../starter/health';
+import { createStarterMetrics } from '../starter/metrics';
 import { startStarter } from '../starter/run';
+import { registerWorkerReadiness } from '../worker/health';
+import { createWorkerMetrics } from '../worker/metrics';
 import { createWorker } from '../worker/run';
 import { startEmbeddedTemporal } from './embedded-temporal';
 
 async function main(): Promise<void> {
   const config = loadOrExit('all');
-  const log = createLogger(config.logLevel, { role: 'connector' });
+  const { log, registry, server: metricsServer } = await startObservability({ config, role: 'connector', runsWorker: true });
   const server = config.temporal.address ? undefined : await startEmbeddedTemporal(config.temporal, log);
   const address = config.temporal.address ?? server!.address;
   if (server?.uiUrl) process.stdout.write(`Temporal Web UI: ${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows\n`);
 
   const { connection, namespace } = await connectWorker(config.temporal, address);
   const client = await connectClient(config.temporal, address);
-  const worker = await createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }) });
-  const starter = await startStarter({ config, client, log: log.child({ role: 'starter' }) });
+  const worker = await createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }), metrics: metricsServer ? createWorkerMetrics(registry) : undefined });
+  const starter = await startStarter({ config, client, log: log.child({ role: 'starter' }), metrics: metricsServer ? createStarterMetrics(registry) : undefined });
+  registerWorkerReadiness(metricsServer, worker, connection);
+  registerStarterReadiness(metricsServer, starter, client);
 
   // The SDK runtime shuts the worker down on SIGINT/SIGTERM; stop reading the stream first.
   let stopping: Promise<void> | undefined;
@@ -32,10 +39,12 @@ async function main(): Promise<void> {
   await client.connection.close();
   await connection.close();
   await server?.stop();
+  await metricsServer?.close();
   log.info('stopped');
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`connector failed: ${(error as Error).message}\n`);
+  // The configured logger may not exist yet; the messages that get here carry no secret.
+  createLogger('error', { role: 'connector' }).error('connector failed', { error: (error as Error).message });
   process.exit(1);
 });

@@ -112,9 +112,12 @@ export type TemporalSettings = {
   clientEnv: Record<string, string>;
 };
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** The HTTP port serving /metrics, /healthz and /readyz; none unless exposed. */
+export type MetricsSettings = { expose: boolean; port: number };
 
 export interface ConnectorConfig {
   logLevel: LogLevel;
+  metrics: MetricsSettings;
   temporal: TemporalSettings;
   opencti: OpenCtiSettings;
   connector: ConnectorSettings;
@@ -122,8 +125,8 @@ export interface ConnectorConfig {
 }
 
 export type Role = 'worker' | 'starter' | 'all';
-export type WorkerConfig = Pick<ConnectorConfig, 'logLevel' | 'temporal' | 'virusTotal'>;
-export type StarterConfig = Pick<ConnectorConfig, 'logLevel' | 'temporal' | 'opencti' | 'connector'>;
+export type WorkerConfig = Pick<ConnectorConfig, 'logLevel' | 'metrics' | 'temporal' | 'virusTotal'>;
+export type StarterConfig = Pick<ConnectorConfig, 'logLevel' | 'metrics' | 'temporal' | 'opencti' | 'connector'>;
 
 export function loadConfig(role: 'worker', sources: ConfigSources): WorkerConfig;
 export function loadConfig(role: 'starter', sources: ConfigSources): StarterConfig;
@@ -140,6 +143,7 @@ export function loadConfig(role: Role, sources: ConfigSources): Partial<Connecto
 
   const config: Partial<ConnectorConfig> = {
     logLevel: common!.CONNECTOR_LOG_LEVEL,
+    metrics: { expose: common!.CONNECTOR_EXPOSE_METRICS, port: common!.CONNECTOR_METRICS_PORT },
     temporal: {
       address: temporal!.TEMPORAL_ADDRESS,
       namespace: temporal!.TEMPORAL_NAMESPACE,

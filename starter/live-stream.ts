@@ -35,6 +35,8 @@ export interface LiveStreamOptions {
   maxRefusedRetryMs?: number;
   /** Cap of the exponential backoff after EOF and network errors. */
   maxBackoffMs?: number;
+  /** Told of each reconnection and its reason (metrics). */
+  onReconnect?: (reason: 'error' | 'refused' | 'silent') => void;
 }
 
 function jitter(ms: number): number {
@@ -123,6 +125,11 @@ export class LiveStream {
     return this.connections;
   }
 
+  /** The stream is open and reading (readiness). */
+  isConnected(): boolean {
+    return this.source?.readyState === EventSource.OPEN;
+  }
+
   private disconnect(): void {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
@@ -136,6 +143,7 @@ export class LiveStream {
     if (silentFor <= watchdogMs) return;
     this.options.log.warn('no frame with an id for too long; reconnecting', { silentForMs: silentFor, watchdogMs });
     this.failures++;
+    this.options.onReconnect?.('silent');
     this.restart();
   }
 
@@ -186,6 +194,7 @@ export class LiveStream {
 
   private scheduleReconnect(status: number | undefined, message: string | undefined): void {
     if (!this.running || this.paused) return;
+    this.options.onReconnect?.(status !== undefined && REFUSED.has(status) ? 'refused' : 'error');
     const reason = this.lastReason ? ` (${this.lastReason})` : '';
     let delay: number;
     if (status !== undefined && REFUSED.has(status)) {

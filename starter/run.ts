@@ -12,6 +12,7 @@ import { INDICATOR_NAME } from '../workflows/search-attributes';
 import { IndicatorDispatcher, type DeliveryOptions } from './dispatcher';
 import { interpretFrame, streamLastEventId } from './frames';
 import { LiveStream } from './live-stream';
+import { NO_STARTER_METRICS, type StarterMetrics } from './metrics';
 import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
 import { firstRunState, recoverParameter, replaysEverything, snapshotFloor, stateAfterReset } from './state';
 import { SnapshotSweep, type RunningIndicator } from './sweep';
@@ -33,6 +34,8 @@ export interface StarterOptions {
   deliveryTimeoutMs?: number;
   /** First retry delay after 401/410 (it doubles up to a minute). */
   refusedRetryMs?: number;
+  /** The starter's Prometheus series (starter/metrics.ts). */
+  metrics?: StarterMetrics;
 }
 
 export interface Starter {
@@ -40,6 +43,8 @@ export interface Starter {
   stop(): Promise<void>;
   /** The position last saved in OpenCTI. */
   savedPosition(): string | undefined;
+  /** Why the starter is not reading the stream, or undefined when it is (or paused on purpose). */
+  notReading(): string | undefined;
 }
 
 async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>): Promise<T> {
@@ -54,7 +59,7 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
   }
 }
 
-export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs }: StarterOptions): Promise<Starter> {
+export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs, metrics = NO_STARTER_METRICS }: StarterOptions): Promise<Starter> {
   const api = new OpenCtiApi(config.opencti, config.connector);
   let stopped = false;
   const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register());
@@ -122,6 +127,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     if (!watermark.pastSnapshot()) return;
     const waiting = buffered();
     stream.pause();
+    metrics.paused();
     log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: waiting, maxBuffered, resumeFrom: watermark.resumeFrom() });
   }
   function maybeResume(): void {
@@ -134,6 +140,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   }
 
   const onFrame = (event: string, id: string, data: string) => {
+    metrics.frameReceived(event);
     if (event === 'connected') sweep?.connected(streamLastEventId(data));
     if (!id) return; // frames without an id (`connected`) carry no knowledge and no position
     if (!isStreamId(id)) {
@@ -153,7 +160,8 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
         for (const indicatorEvent of meaning.events) sweep?.saw(indicatorEvent.indicator.internalId);
         log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
         if (meaning.skipped) log.warn('part of a frame could not be used', { id, event, reason: meaning.skipped });
-        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(ticket.done, () => undefined);
+        const receivedAt = performance.now();
+        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(() => (metrics.handedToTemporal(meaning.events.length, receivedAt), ticket.done()), () => undefined);
         break;
       }
       case 'malformed':
@@ -181,7 +189,9 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     log,
     watchdogMs: config.connector.liveStreamWatchdogSeconds * 1_000,
     refusedRetryMs,
+    onReconnect: metrics.reconnecting,
   });
+  metrics.watch({ acknowledged: () => watermark.position(), buffered, isPaused: () => stream.isPaused() });
 
   /** Saves the acknowledged position; notices a "reset state" made in the OpenCTI UI. */
   async function save(force: boolean): Promise<void> {
@@ -189,9 +199,10 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     const moved = position !== saved;
     if (!force && !moved && Date.now() - lastPingAt < pingEveryMs) return;
     const sent: ConnectorState = { ...state, start_from: position };
-    const answer = await api.ping(sent);
+    const answer = await api.ping(sent, { buffering: stream.isPaused(), queueMessagesSize: buffered() });
     lastPingAt = Date.now();
     saved = position;
+    metrics.saved(position);
     state = sent;
     // Only an explicitly emptied state is a reset (the platform answers "" after one); an answer
     // this connector cannot read is not a reason to replay the whole stream.
@@ -227,6 +238,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
 
   return {
     savedPosition: () => saved,
+    notReading: () => (stream.isPaused() || stream.isConnected() ? undefined : 'not connected to the OpenCTI live stream'),
     async stop() {
       stopped = true;
       sweep?.abandon();

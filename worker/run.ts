@@ -10,6 +10,7 @@ import { VirusTotalClient } from '../activities/virustotal-client';
 import type { WorkerConfig } from '../config/load';
 import type { Logger } from '../common/logger';
 import { RULESET_ID } from '../workflows/search-attributes';
+import { rulesetCounts, type WorkerMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
 
 export interface WorkerRunOptions {
@@ -21,6 +22,8 @@ export interface WorkerRunOptions {
   client?: Client;
   /** A pre-built workflow bundle (tests reuse one across restarts); otherwise built from source. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** The worker's Prometheus series (worker/metrics.ts); none when metrics are not exposed. */
+  metrics?: WorkerMetrics;
 }
 
 /** VirusTotal requests of the common activity: create, plus one editors request when sharing. */
@@ -38,20 +41,23 @@ function rulesetHolders(client: Client) {
   };
 }
 
-export async function createWorker({ config, connection, namespace, log, client, workflowBundle }: WorkerRunOptions): Promise<Worker> {
+export async function createWorker({ config, connection, namespace, log, client, workflowBundle, metrics }: WorkerRunOptions): Promise<Worker> {
   await ensureSearchAttributes(connection, namespace, log);
   const budget = config.virusTotal.maxRequestsPerSecond;
   const virusTotal = new VirusTotalClient({
     apiUrl: config.virusTotal.apiUrl,
     apiKey: config.virusTotal.apiKey,
     pacer: budget === undefined ? undefined : new RequestPacer(budget),
+    observe: metrics?.virusTotalRequest,
   });
-  const activities = createLivehuntActivities({
+  if (metrics && client) metrics.countRulesetsWith(rulesetCounts(client, config.temporal.taskQueue));
+  const livehuntActivities = createLivehuntActivities({
     client: virusTotal,
     settings: config.virusTotal,
     log: log.child({ component: 'activities' }),
     rulesetHolders: client ? rulesetHolders(client) : undefined,
   });
+  const activities = metrics ? metrics.instrument(livehuntActivities) : livehuntActivities;
   return Worker.create({
     connection,
     namespace,
