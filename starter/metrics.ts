@@ -28,8 +28,10 @@ export interface StarterMetrics {
 export interface StarterGauges {
   /** Highest stream id below which Temporal accepted everything. */
   acknowledged(): string | undefined;
-  /** Events read from the stream and not yet accepted by Temporal. */
+  /** Frames held in memory, which back-pressure compares with CONNECTOR_MAX_BUFFERED_EVENTS. */
   buffered(): number;
+  /** Events read from the stream and not yet accepted by Temporal. */
+  waiting(): number;
   isPaused(): boolean;
 }
 
@@ -81,10 +83,18 @@ export function createStarterMetrics(registry: Registry): StarterMetrics {
   });
   new Gauge({
     name: 'livehunt_starter_buffered_events',
-    help: 'Events read from the stream and not yet accepted by Temporal.',
+    help: 'Frames held in memory (waiting for Temporal, or acknowledged but not yet past the saved position); the stream pauses when this reaches CONNECTOR_MAX_BUFFERED_EVENTS.',
     registers,
     collect() {
       if (sources) this.set(sources.buffered());
+    },
+  });
+  new Gauge({
+    name: 'livehunt_starter_events_waiting_for_temporal',
+    help: 'Indicator events read from the stream and not yet accepted by Temporal.',
+    registers,
+    collect() {
+      if (sources) this.set(sources.waiting());
     },
   });
   new Gauge({

@@ -191,7 +191,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     refusedRetryMs,
     onReconnect: metrics.reconnecting,
   });
-  metrics.watch({ acknowledged: () => watermark.position(), buffered, isPaused: () => stream.isPaused() });
+  metrics.watch({ acknowledged: () => watermark.position(), buffered, waiting: () => dispatcher.pending(), isPaused: () => stream.isPaused() });
 
   /** Saves the acknowledged position; notices a "reset state" made in the OpenCTI UI. */
   async function save(force: boolean): Promise<void> {
@@ -199,7 +199,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     const moved = position !== saved;
     if (!force && !moved && Date.now() - lastPingAt < pingEveryMs) return;
     const sent: ConnectorState = { ...state, start_from: position };
-    const answer = await api.ping(sent, { buffering: stream.isPaused(), queueMessagesSize: buffered() });
+    const answer = await api.ping(sent, { buffering: stream.isPaused(), queueMessagesSize: dispatcher.pending() });
     lastPingAt = Date.now();
     saved = position;
     metrics.saved(position);
