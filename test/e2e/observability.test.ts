@@ -8,6 +8,8 @@
  * and a rejected rule) and a shutdown.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { freeLoopbackPort } from '../../common/metrics-server';
 import { RoleProcess, waitFor } from '../support/processes';
@@ -76,6 +78,13 @@ test('one log stream, metrics and health per process, and a truthful ping, throu
     const lag = sample(starter, 'livehunt_starter_stream_lag_seconds');
     assert.ok(lag !== undefined && lag >= 0 && lag < 600, `lag is a plausible age (${lag})`);
     assert.doesNotMatch(starter, /^temporal_/m, 'a starter runs no worker: no SDK core series');
+
+    // Every series the Grafana dashboard queries is one these processes serve.
+    const dashboard = readFileSync(path.join(__dirname, '../../deploy/grafana/livehunt.json'), 'utf8');
+    const queried = new Set([...dashboard.matchAll(/\b((?:livehunt|temporal)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')));
+    const served = new Set([...`${worker}\n${starter}`.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    for (const name of queried) assert.ok(served.has(name), `the dashboard's ${name} is served`);
+    assert.ok(queried.size >= 20, `the dashboard queries ${queried.size} series`);
 
     // The ping says what the starter holds: nothing waiting, stream not paused.
     await waitFor('a ping with connector info', () => stack.opencti.connectors().find((c) => c.id === stack.connectorId)?.info);
