@@ -13,6 +13,7 @@ import { IndicatorDispatcher, type DeliveryOptions } from './dispatcher';
 import { interpretFrame, streamLastEventId } from './frames';
 import { LiveStream } from './live-stream';
 import { NO_STARTER_METRICS, type StarterMetrics } from './metrics';
+import { workflowPresentation } from './presentation';
 import { OpenCtiApi, parseConnectorState, type ConnectorState } from './opencti-api';
 import { firstRunState, recoverParameter, replaysEverything, snapshotFloor, stateAfterReset } from './state';
 import { SnapshotSweep, type RunningIndicator } from './sweep';
@@ -80,6 +81,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
           args: [{ internalId: event.indicator.internalId }],
           signal: indicatorEventSignal,
           signalArgs: [event],
+          ...workflowPresentation(event, config.opencti.url),
         });
         return;
       }

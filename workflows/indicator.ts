@@ -16,6 +16,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -33,6 +34,7 @@ import {
   type IndicatorWorkflowInput,
   type IndicatorWorkflowState,
 } from './definitions';
+import { activitySummary, currentDetails, DRIFT_CHECK_TIMER } from './presentation';
 import { INDICATOR_ID, INDICATOR_NAME, RULESET_ID, STATUS } from './search-attributes';
 
 const livehunt = proxyActivities<LivehuntActivities>({
@@ -78,6 +80,8 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   };
   let reapplyRequested = input.carried?.reapplyRequested ?? false;
   let appliedThisRun = 0;
+  // Shown on the workflow page in the Web UI; not part of the history, so replay is unaffected.
+  setCurrentDetails(currentDetails(state));
 
   setHandler(indicatorEventSignal, (event) => {
     queue.push(event);
@@ -96,6 +100,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
   function publish(status: IndicatorStatus, reason: string): void {
     state.status = status;
     state.reason = reason;
+    setCurrentDetails(currentDetails(state));
     const name = state.indicator?.name ?? '';
     const ruleset = state.ruleset?.id ?? '';
     if (published.name === name && published.ruleset === ruleset && published.status === status) return;
@@ -115,7 +120,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
 
   async function create(content: RulesetContent, adopt: boolean, streamId?: string): Promise<void> {
     try {
-      const ensured = await livehunt.ensureRuleset({ internalId: state.internalId, content, adoptExisting: adopt });
+      const ensured = await livehunt.ensureRuleset.executeWithOptions({ summary: activitySummary.create(content.name) }, [{ internalId: state.internalId, content, adoptExisting: adopt }]);
       state.ruleset = { id: ensured.rulesetId, content: ensured.content };
       state.lastError = ensured.shareError ? { message: `editors refused: ${ensured.shareError}`, streamId } : undefined;
       const how = ensured.outcome === 'adopted' ? 'adopted the ruleset the previous connector made' : 'ruleset created';
@@ -131,7 +136,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
 
   async function remove(status: 'inactive' | 'deleted', reason: string): Promise<void> {
     if (state.ruleset) {
-      await livehunt.deleteRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id });
+      await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(state.ruleset.id, state.ruleset.content.name) }, [{ internalId: state.internalId, rulesetId: state.ruleset.id }]);
       state.ruleset = undefined;
     }
     state.lastError = undefined;
@@ -154,7 +159,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     state.indicator = event.indicator;
     if (!wantsRuleset(event)) {
       if (mayReleaseLegacy && settings.adoptExisting) {
-        const released = await livehunt.releaseLegacyRuleset({ internalId: state.internalId, name: event.indicator.name, rules: event.indicator.pattern });
+        const released = await livehunt.releaseLegacyRuleset.executeWithOptions({ summary: activitySummary.releaseLegacy(event.indicator.name) }, [{ internalId: state.internalId, name: event.indicator.name, rules: event.indicator.pattern }]);
         if (released === 'deleted') log.info('removed the ruleset the previous connector made', { internalId: state.internalId });
       }
       if (event.kind === 'delete') return remove('deleted', deletionReason(event.source));
@@ -168,7 +173,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     }
     if (settings.updateMode === 'patch') {
       try {
-        const outcome = await livehunt.updateRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id, content: desired });
+        const outcome = await livehunt.updateRuleset.executeWithOptions({ summary: activitySummary.update(desired.name) }, [{ internalId: state.internalId, rulesetId: state.ruleset.id, content: desired }]);
         if (outcome === 'updated') {
           state.ruleset = { id: state.ruleset.id, content: desired };
           state.lastError = undefined;
@@ -187,7 +192,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
       return create(desired, false, event.streamId);
     }
     // The seed's behaviour: delete and recreate, then share again.
-    await livehunt.deleteRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id });
+    await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(state.ruleset.id, state.ruleset.content.name) }, [{ internalId: state.internalId, rulesetId: state.ruleset.id }]);
     state.ruleset = undefined;
     return create(desired, false, event.streamId);
   }
@@ -205,7 +210,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
       }
     }
     if (!state.ruleset) return;
-    const outcome = await livehunt.verifyRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id, content: state.ruleset.content });
+    const outcome = await livehunt.verifyRuleset.executeWithOptions({ summary: activitySummary.verify(state.ruleset.content.name) }, [{ internalId: state.internalId, rulesetId: state.ruleset.id, content: state.ruleset.content }]);
     if (outcome.status === 'missing') {
       log.warn('ruleset was deleted outside the connector; recreating it', { internalId: state.internalId, rulesetId: state.ruleset.id });
       const content = state.ruleset.content;
@@ -241,7 +246,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     const interval = state.ruleset ? (settings ?? (await refreshSettings())).verifyIntervalMs : 0;
     const verifyEvery = interval > 0 ? Math.round(interval * (0.9 + Math.random() * 0.2)) : undefined;
     const wake = () => queue.length > 0 || reapplyRequested;
-    const woken = verifyEvery === undefined ? (await condition(wake), true) : await condition(wake, verifyEvery);
+    const woken = verifyEvery === undefined ? (await condition(wake), true) : await condition(wake, verifyEvery, { summary: DRIFT_CHECK_TIMER });
     if (queue.length > 0) {
       const event = takeNewest();
       if (event) {
