@@ -81,9 +81,11 @@ export async function startMetricsServer({ port, host = '0.0.0.0', registry, ups
     answer(404, 'text/plain', 'not found: try /metrics, /healthz or /readyz\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`CONNECTOR_METRICS_PORT ${port} is already in use (worker and starter on one host need two ports)`) : error);
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
@@ -92,7 +94,12 @@ export async function startMetricsServer({ port, host = '0.0.0.0', registry, ups
   return {
     port: bound,
     readiness: (name, check) => void checks.set(name, check),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A scraper's keep-alive connection must not hold the process open at shutdown.
+        server.closeAllConnections();
+      }),
   };
 }
 
