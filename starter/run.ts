@@ -163,7 +163,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
         log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
         if (meaning.skipped) log.warn('part of a frame could not be used', { id, event, reason: meaning.skipped });
         const receivedAt = performance.now();
-        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(() => (metrics.handedToTemporal(meaning.events.length, receivedAt), ticket.done()), () => undefined);
+        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(() => (ticket.done(), metrics.handedToTemporal(meaning.events.length, receivedAt)), () => undefined);
         break;
       }
       case 'malformed':
