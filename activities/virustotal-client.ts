@@ -105,6 +105,16 @@ export interface VirusTotalClientOptions {
   fetch?: FetchFunction;
   /** Default MAX_ANSWER_BYTES; tests lower it. */
   maxAnswerBytes?: number;
+  /** Told of every request once answered or failed (metrics); it cannot change the outcome. */
+  observe?: (observation: RequestObservation) => void;
+}
+
+/** One request as metrics see it; `path` has the API key masked; 'error' means no answer. */
+export interface RequestObservation {
+  method: string;
+  path: string;
+  status: number | 'error';
+  seconds: number;
 }
 
 function toRemote(object: z.infer<typeof rulesetObject>): RemoteRuleset {
@@ -162,6 +172,8 @@ export class VirusTotalClient {
     const shown = path.split(encodeURIComponent(this.options.apiKey)).join('***');
     await this.options.pacer?.take();
     let response: Response;
+    const sentAt = performance.now();
+    const observed = (status: number | 'error') => this.options.observe?.({ method, path: shown, status, seconds: (performance.now() - sentAt) / 1000 });
     try {
       response = await this.fetch(`${this.base}${path}`, {
         method,
@@ -176,9 +188,11 @@ export class VirusTotalClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
+      observed('error');
       const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : describeFetchError(error);
       throw new VirusTotalError(this.redact(`${method} ${shown}: ${reason}`), 'transient');
     }
+    observed(response.status);
     if (isRedirect(response)) {
       await discardBody(response);
       const location = response.headers.get('location');

@@ -4,17 +4,22 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { startObservability } from '../common/observability';
 import { EXIT_FAILED, EXIT_STOPPED, handleStopSignals, untilAborted } from '../common/shutdown';
 import { logStartupNotes } from '../common/startup';
 import { connectClient, connectWorker } from '../temporal/connection';
+import { registerStarterReadiness } from '../starter/health';
+import { createStarterMetrics } from '../starter/metrics';
 import { startStarter, type Starter } from '../starter/run';
+import { registerWorkerReadiness } from '../worker/health';
+import { createWorkerMetrics } from '../worker/metrics';
 import { createWorker } from '../worker/run';
 import type { DevServer } from '../temporal/dev-server';
 import { startEmbeddedTemporal } from './embedded-temporal';
 
 async function main(): Promise<void> {
   const config = loadOrExit('all');
-  const log = createLogger(config.logLevel, { role: 'connector' });
+  const { log, registry, server: metricsServer } = await startObservability({ config, role: 'connector', runsWorker: true });
   logStartupNotes(config, log);
   // Installed before anything can wait: a stop signal during start-up ends it (exit 0), after
   // stopping the embedded server if it was already running.
@@ -36,8 +41,12 @@ async function main(): Promise<void> {
     opened.push(() => connection.close());
     const client = await untilAborted(connectClient(config.temporal, address), signals.startup);
     opened.push(() => client.connection.close());
-    worker = await untilAborted(createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }) }), signals.startup);
-    starter = await startStarter({ config, client, log: log.child({ role: 'starter' }), signal: signals.startup });
+    const workerMetrics = metricsServer ? createWorkerMetrics(registry) : undefined;
+    worker = await untilAborted(createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }), metrics: workerMetrics }), signals.startup);
+    const starterMetrics = metricsServer ? createStarterMetrics(registry) : undefined;
+    starter = await startStarter({ config, client, log: log.child({ role: 'starter' }), metrics: starterMetrics, signal: signals.startup });
+    registerWorkerReadiness(metricsServer, worker, connection);
+    registerStarterReadiness(metricsServer, starter, client);
   } catch (error) {
     if (!signals.startup.aborted) throw error;
     for (const close of opened.reverse()) await close().catch(() => undefined);
@@ -54,10 +63,12 @@ async function main(): Promise<void> {
   await stopStarter();
   for (const close of opened.reverse()) await close();
   await server?.stop();
+  await metricsServer?.close();
   log.info('stopped');
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`connector failed: ${(error as Error).message}\n`);
+  // The configured logger may not exist yet; the messages that get here carry no secret.
+  createLogger('error', { role: 'connector' }).error('connector failed', { error: (error as Error).message });
   process.exit(EXIT_FAILED);
 });

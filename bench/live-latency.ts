@@ -91,7 +91,7 @@ async function liveRun(context: BenchContext): Promise<LiveRun> {
   let failed = true;
   try {
     const starter = pipeline.startStarter();
-    await starter.waitForLog(/"msg":"connector registered"/);
+    await starter.waitForLog(/"message":"connector registered"/);
     await waitUntil('the starter to open the stream', () => pipeline.opencti.connections() > 0, { everyMs: 50, stallMs: 60_000 });
     // Warm up: the first workflows pay for lazy initialisation in every process.
     await waitShared(pipeline, await appendSteadily(pipeline, 'Bench_Warmup', livePerSecond, WARM_UP), latencyMs);

@@ -128,12 +128,15 @@ export type TemporalSettings = {
   clientEnv: Record<string, string>;
 };
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** The HTTP port serving /metrics, /healthz and /readyz; none unless exposed. */
+export type MetricsSettings = { expose: boolean; port: number };
 
 export interface ConnectorConfig {
   logLevel: LogLevel;
   network: NetworkSettings;
   /** Accepted but doubtful settings, for the entry point to log once at start-up. */
   warnings: string[];
+  metrics: MetricsSettings;
   temporal: TemporalSettings;
   opencti: OpenCtiSettings;
   connector: ConnectorSettings;
@@ -141,8 +144,8 @@ export interface ConnectorConfig {
 }
 
 export type Role = 'worker' | 'starter' | 'all';
-export type WorkerConfig = Pick<ConnectorConfig, 'logLevel' | 'network' | 'warnings' | 'temporal' | 'virusTotal'>;
-export type StarterConfig = Pick<ConnectorConfig, 'logLevel' | 'network' | 'warnings' | 'temporal' | 'opencti' | 'connector'>;
+export type WorkerConfig = Pick<ConnectorConfig, 'logLevel' | 'metrics' | 'network' | 'warnings' | 'temporal' | 'virusTotal'>;
+export type StarterConfig = Pick<ConnectorConfig, 'logLevel' | 'metrics' | 'network' | 'warnings' | 'temporal' | 'opencti' | 'connector'>;
 
 /** The lowercase spelling wins when set, as in curl, undici and Python's requests. */
 function proxyVariables(settings: RawSettings): RawSettings {
@@ -174,6 +177,7 @@ export function loadConfig(role: Role, sources: ConfigSources): Partial<Connecto
     logLevel: common!.CONNECTOR_LOG_LEVEL,
     network: { proxy: { httpsProxy: network!.HTTPS_PROXY, httpProxy: network!.HTTP_PROXY, noProxy: network!.NO_PROXY } },
     warnings,
+    metrics: { expose: common!.CONNECTOR_EXPOSE_METRICS, port: common!.CONNECTOR_METRICS_PORT },
     temporal: {
       address: temporal!.TEMPORAL_ADDRESS,
       namespace: temporal!.TEMPORAL_NAMESPACE,

@@ -246,4 +246,7 @@ export function unexpectedScope(scope: string): string | undefined {
 
 export const commonSchema = z.object({
   CONNECTOR_LOG_LEVEL: logLevel,
+  // pycti's names: Prometheus metrics and the health endpoints, on a port of each process.
+  CONNECTOR_EXPOSE_METRICS: flag(false),
+  CONNECTOR_METRICS_PORT: integer(9095, 1, 65_535),
 });

@@ -13,8 +13,6 @@ import { REPO_ROOT } from './options';
 const WEB_UI_LINE = /^Temporal Web UI: (\S+?)\/namespaces\/[^/\s]+\/workflows\s*$/;
 /** Start-up messages worth showing although they are only `info`: they explain a wait. */
 const NOTABLE_INFO = /provision|building temporal cli|starting an embedded temporal/i;
-/** The Temporal SDK's default logger: `2025-01-01T00:00:00.000Z [INFO] message`. */
-const SDK_LOG_HEADER = /^\d{4}-\d\d-\d\dT[\d:.]+Z \[([A-Z]+)\] /;
 const TAIL_LINES = 40;
 /** app/main.ts drains the worker and saves the stream position on SIGTERM; past this it is killed. */
 const STOP_GRACE_MS = 30_000;
@@ -42,8 +40,6 @@ export function startConnector(options: { env: Record<string, string>; logFile: 
   });
 
   const tail: string[] = [];
-  /** Level of the SDK log entry being printed; undefined outside one (a crash message, say, is always shown). */
-  let sdkLevel: string | undefined;
   let resolveUi!: (url: string) => void;
   let rejectUi!: (error: Error) => void;
   const webUiUrl = new Promise<string>((resolve, reject) => {
@@ -60,15 +56,10 @@ export function startConnector(options: { env: Record<string, string>; logFile: 
     const ui = WEB_UI_LINE.exec(line);
     if (ui?.[1]) return resolveUi(ui[1]);
     const entry = parseLogLine(line);
-    if (entry) {
-      sdkLevel = undefined;
-      if (entry.level === 'warn' || entry.level === 'error' || NOTABLE_INFO.test(entry.msg)) options.notice(`${entry.level}: ${entry.msg}${entry.error ? ` (${entry.error})` : ''}`);
-      return;
+    if (!entry) return options.notice(line); // not a log entry (a crash message, say): always shown
+    if (entry.level === 'WARNING' || entry.level === 'ERROR' || NOTABLE_INFO.test(entry.message)) {
+      options.notice(`${entry.level.toLowerCase()}: ${entry.message}${entry.error ? ` (${entry.error})` : ''}`);
     }
-    // The Temporal SDK logs in its own multi-line format: a header line, then continuation lines.
-    const header = SDK_LOG_HEADER.exec(line);
-    if (header?.[1]) sdkLevel = header[1];
-    if (sdkLevel === undefined || sdkLevel === 'WARN' || sdkLevel === 'ERROR') options.notice(line);
   };
   for (const stream of [child.stdout, child.stderr]) {
     let partial = '';
@@ -117,12 +108,14 @@ export function startConnector(options: { env: Record<string, string>; logFile: 
   };
 }
 
-function parseLogLine(line: string): { level: string; msg: string; error?: string } | undefined {
+/** The connector's log lines (common/logger.ts: pycti's shape, the SDK's entries included). */
+function parseLogLine(line: string): { level: string; message: string; error?: string } | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
-    const entry = JSON.parse(line) as { level?: unknown; msg?: unknown; error?: unknown };
-    if (typeof entry.level !== 'string' || typeof entry.msg !== 'string') return undefined;
-    return { level: entry.level, msg: entry.msg, ...(typeof entry.error === 'string' ? { error: entry.error } : {}) };
+    const entry = JSON.parse(line) as { level?: unknown; message?: unknown; attributes?: { error?: unknown } };
+    if (typeof entry.level !== 'string' || typeof entry.message !== 'string') return undefined;
+    const error = entry.attributes?.error;
+    return { level: entry.level, message: entry.message, ...(typeof error === 'string' ? { error } : {}) };
   } catch {
     return undefined;
   }

@@ -20,6 +20,8 @@ export interface BackPressureOptions {
   /** Events handed to the dispatcher and not yet accepted by Temporal. */
   pendingDeliveries: () => number;
   maxBuffered: number;
+  /** Told of each pause (metrics). */
+  onPause?: () => void;
   log: Logger;
 }
 
@@ -44,6 +46,7 @@ export class BackPressure {
     if (!watermark.pastSnapshot()) return;
     const waiting = this.buffered();
     stream.pause();
+    this.options.onPause?.();
     log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: waiting, maxBuffered, resumeFrom: watermark.resumeFrom() });
   }
 

@@ -17,6 +17,7 @@ import {
 } from '../workflows/definitions';
 import { INDICATOR_NAME } from '../workflows/search-attributes';
 import type { DeliveryOptions } from './dispatcher';
+import { workflowPresentation } from './presentation';
 import type { RunningIndicator } from './sweep';
 
 /** gRPC status codes (the client surfaces the server's refusal with them). */
@@ -45,6 +46,8 @@ const SHORT_TEXT_BYTES = 200;
 export interface TemporalDeliveryOptions {
   client: Client;
   taskQueue: string;
+  /** OPENCTI_URL, for the links a workflow shows in the Web UI. */
+  openctiUrl: string;
   log: Logger;
   /** Bound of one call; a hung call is then retried by the dispatcher. */
   timeoutMs: number;
@@ -69,6 +72,8 @@ export class TemporalDelivery {
           args: [{ internalId: event.indicator.internalId }],
           signal: indicatorEventSignal,
           signalArgs: [event],
+          // The Web UI's summary (the indicator's name) and details (links) for this run.
+          ...workflowPresentation(event, this.options.openctiUrl),
         });
         return;
       }

@@ -9,6 +9,7 @@ import { isStreamId } from '../domain/stream-id';
 import type { BackPressure } from './backpressure';
 import type { TemporalDelivery } from './delivery';
 import type { IndicatorDispatcher } from './dispatcher';
+import type { StarterMetrics } from './metrics';
 import { MAX_FRAME_BYTES } from './frame-limit';
 import { interpretFrame, KNOWLEDGE_EVENTS, streamLastEventId } from './frames';
 import type { SavedPosition } from './saved-position';
@@ -18,6 +19,7 @@ export interface FrameRouterOptions {
   dispatcher: IndicatorDispatcher;
   delivery: TemporalDelivery;
   backPressure: BackPressure;
+  metrics: StarterMetrics;
   log: Logger;
 }
 
@@ -26,7 +28,8 @@ export class FrameRouter {
 
   /** One frame of the stream, whatever its event name; `id` is '' for frames without one. */
   onFrame(event: string, id: string, data: string): void {
-    const { position, dispatcher, log } = this.options;
+    const { position, dispatcher, metrics, log } = this.options;
+    metrics.frameReceived(event);
     const sweep = position.sweep;
     if (event === 'connected') sweep?.connected(streamLastEventId(data));
     if (!id) return; // frames without an id (`connected`) carry no knowledge and no position
@@ -47,7 +50,11 @@ export class FrameRouter {
         for (const indicatorEvent of meaning.events) sweep?.saw(indicatorEvent.indicator.internalId);
         log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
         if (meaning.skipped) log.warn('part of a frame could not be used', { id, event, reason: meaning.skipped });
-        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(ticket.done, () => undefined);
+        const receivedAt = performance.now();
+        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(() => {
+          ticket.done();
+          metrics.handedToTemporal(meaning.events.length, receivedAt);
+        }, () => undefined);
         break;
       }
       case 'malformed':
@@ -69,7 +76,7 @@ export class FrameRouter {
    * after it, and quarantined by its id (nothing else of it was read).
    */
   onOversizedFrame(lastGoodId: string | undefined, frameId: string | undefined): void {
-    const { position, delivery, log } = this.options;
+    const { position, delivery, metrics, log } = this.options;
     // Without its id there is nothing precise to skip; the stream retries with a growing delay.
     if (!frameId || !isStreamId(frameId)) return;
     log.error('skipping a live-stream frame too large to read; quarantined, the stream moves on', { id: frameId, lastGoodId, maxBytes: MAX_FRAME_BYTES });
@@ -77,6 +84,7 @@ export class FrameRouter {
     // connection can complete it, and a frame that large is no dependency frame (those carry a
     // marking or an author, sent ahead of the object).
     position.watermark.heartbeat(frameId);
+    metrics.quarantined('frame-too-large');
     delivery
       .quarantineFrame(frameId, `frame over ${MAX_FRAME_BYTES} bytes, skipped unread`)
       .catch((error: unknown) => log.error('could not record the skipped frame in the quarantine workflow; the log line above is its only record', { id: frameId, error: (error as Error).message }));

@@ -52,6 +52,8 @@ export interface LiveStreamOptions {
    * the same frame is met again at every reconnection (with a growing delay).
    */
   onOversizedFrame?: (lastGoodId: string | undefined, frameId: string | undefined) => void;
+  /** Told of each reconnection and its reason (metrics). */
+  onReconnect?: (reason: 'error' | 'refused' | 'silent') => void;
 }
 
 /** Statuses an operator has to fix; retried slowly. */
@@ -148,6 +150,11 @@ export class LiveStream {
     return this.connections;
   }
 
+  /** The stream is open and reading (readiness). */
+  isConnected(): boolean {
+    return this.source?.readyState === EventSource.OPEN;
+  }
+
   private disconnect(): void {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
@@ -161,6 +168,7 @@ export class LiveStream {
     if (silentFor <= watchdogMs) return;
     this.options.log.warn('no frame with an id for too long; reconnecting', { silentForMs: silentFor, watchdogMs });
     this.failures++;
+    this.options.onReconnect?.('silent');
     this.restart();
   }
 
@@ -265,6 +273,7 @@ export class LiveStream {
 
   private scheduleReconnect(status: number | undefined, message: string | undefined): void {
     if (!this.running || this.paused) return;
+    this.options.onReconnect?.(status !== undefined && REFUSED.has(status) ? 'refused' : 'error');
     const reason = this.lastReason ? ` (${this.lastReason})` : '';
     let delay: number;
     if (status !== undefined && status >= 300 && status < 400) {

@@ -3,14 +3,17 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { startObservability } from '../common/observability';
 import { EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED, handleStopSignals, untilAborted } from '../common/shutdown';
 import { logStartupNotes } from '../common/startup';
 import { connectClient } from '../temporal/connection';
+import { registerStarterReadiness } from './health';
+import { createStarterMetrics } from './metrics';
 import { startStarter } from './run';
 
 async function main(): Promise<void> {
   const config = loadOrExit('starter');
-  const log = createLogger(config.logLevel, { role: 'starter' });
+  const { log, registry, server } = await startObservability({ config, role: 'starter', runsWorker: false });
   logStartupNotes(config, log);
   if (!config.temporal.address) {
     log.error('TEMPORAL_ADDRESS is required for npm run starter (npm start runs an embedded server instead)');
@@ -21,10 +24,12 @@ async function main(): Promise<void> {
   try {
     log.info('connecting to Temporal', { address: config.temporal.address });
     const client = await untilAborted(connectClient(config.temporal), signals.startup);
-    const starter = await startStarter({ config, client, log, signal: signals.startup }).catch(async (error: unknown) => {
+    const metrics = server ? createStarterMetrics(registry) : undefined;
+    const starter = await startStarter({ config, client, log, metrics, signal: signals.startup }).catch(async (error: unknown) => {
       await client.connection.close().catch(() => undefined);
       throw error;
     });
+    registerStarterReadiness(server, starter, client);
     let stopping = false;
     signals.running((signal) => {
       if (stopping) return;
@@ -33,6 +38,7 @@ async function main(): Promise<void> {
       void starter
         .stop()
         .then(() => client.connection.close())
+        .then(() => server?.close())
         .finally(() => process.exit(EXIT_STOPPED));
     });
   } catch (error) {
@@ -42,6 +48,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`starter failed: ${(error as Error).message}\n`);
+  // The configured logger may not exist yet; the messages that get here carry no secret.
+  createLogger('error', { role: 'starter' }).error('starter failed', { error: (error as Error).message });
   process.exit(EXIT_FAILED);
 });

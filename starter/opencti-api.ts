@@ -65,6 +65,11 @@ const PING = `mutation PingConnector($id: ID!, $state: String, $connectorInfo: C
 
 /** Every GraphQL document the connector sends; a test validates each against the emulator's schema. */
 export const GRAPHQL_DOCUMENTS: Readonly<Record<string, string>> = { register: REGISTER, ping: PING };
+/** pycti's connector_info fields a stream connector can fill truthfully. */
+export interface ConnectorRunInfo {
+  buffering: boolean;
+  queueMessagesSize: number;
+}
 
 export class OpenCtiApi {
   private readonly fetch: FetchFunction;
@@ -150,12 +155,23 @@ export class OpenCtiApi {
     return registered.parse(data).registerConnector.connector_state;
   }
 
-  /** Stores the state; returns what OpenCTI now holds ("" after a reset in the UI). */
-  async ping(state: ConnectorState | undefined): Promise<string | null | undefined> {
+  /**
+   * Stores the state; returns what OpenCTI now holds ("" after a reset in the UI). `info` is what
+   * the connectors page shows: whether the stream is paused for back-pressure, and how many
+   * events wait for Temporal.
+   */
+  async ping(state: ConnectorState | undefined, info: ConnectorRunInfo = { buffering: false, queueMessagesSize: 0 }): Promise<string | null | undefined> {
     const data = await this.call(PING, {
       id: this.connector.id,
       state: JSON.stringify(state ?? null),
-      connectorInfo: { run_and_terminate: false, buffering: false, queue_threshold: 500, queue_messages_size: 0, next_run_datetime: null, last_run_datetime: null },
+      connectorInfo: {
+        run_and_terminate: false,
+        buffering: info.buffering,
+        queue_threshold: 500,
+        queue_messages_size: info.queueMessagesSize,
+        next_run_datetime: null,
+        last_run_datetime: null,
+      },
     });
     return pinged.parse(data).pingConnector.connector_state;
   }

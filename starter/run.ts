@@ -13,6 +13,7 @@ import { permanentRefusal, TemporalDelivery } from './delivery';
 import { IndicatorDispatcher } from './dispatcher';
 import { FrameRouter } from './frame-router';
 import { LiveStream } from './live-stream';
+import { NO_STARTER_METRICS, type StarterMetrics } from './metrics';
 import { OpenCtiApi, parseConnectorState } from './opencti-api';
 import { SavedPosition } from './saved-position';
 import { firstRunState, recoverParameter } from './state';
@@ -33,6 +34,8 @@ export interface StarterOptions {
   refusedRetryMs?: number;
   /** Aborted by a stop signal during start-up: startStarter then rejects with Interrupted. */
   signal?: AbortSignal;
+  /** The starter's Prometheus series (starter/metrics.ts). */
+  metrics?: StarterMetrics;
 }
 
 export interface Starter {
@@ -40,6 +43,8 @@ export interface Starter {
   stop(): Promise<void>;
   /** The position last saved in OpenCTI. */
   savedPosition(): string | undefined;
+  /** Why the starter is not reading the stream, or undefined when it is (or paused on purpose). */
+  notReading(): string | undefined;
 }
 
 /** Retries until it succeeds or `signal` aborts (a stop signal during start-up: Interrupted). */
@@ -56,7 +61,7 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
   }
 }
 
-export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs, signal }: StarterOptions): Promise<Starter> {
+export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs, signal, metrics = NO_STARTER_METRICS }: StarterOptions): Promise<Starter> {
   // One way out to OpenCTI (proxy, OPENCTI_SSL_VERIFY) for the GraphQL calls and the stream alike.
   const openCtiHttp = createHttpClient({ proxy: config.network.proxy, verifyTls: config.opencti.sslVerify ?? true });
   const api = new OpenCtiApi(config.opencti, config.connector, openCtiHttp.fetch);
@@ -65,18 +70,23 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
   const initial = remembered ?? firstRunState(config.connector);
   log.info('connector registered', { connectorId: config.connector.id, startFrom: initial.start_from, recoverUntil: recoverParameter(initial), firstRun: !remembered });
 
-  const delivery = new TemporalDelivery({ client, taskQueue: config.temporal.taskQueue, log, timeoutMs: deliveryTimeoutMs });
+  const delivery = new TemporalDelivery({ client, taskQueue: config.temporal.taskQueue, openctiUrl: config.opencti.url, log, timeoutMs: deliveryTimeoutMs });
   const dispatcher = new IndicatorDispatcher({
     deliver: (event, options) => delivery.deliver(event, options),
     permanentRefusal,
-    quarantine: (event, reason) => delivery.quarantine(event, reason),
+    quarantine: (event, reason) => {
+      metrics.quarantined('temporal-refused');
+      return delivery.quarantine(event, reason);
+    },
     maxInFlight: config.connector.maxInFlightEvents,
     log,
   });
-  const position = new SavedPosition({
+  const position: SavedPosition = new SavedPosition({
     connector: config.connector,
     initial,
-    store: (state) => api.ping(state),
+    // The ping tells OpenCTI's connectors page whether the stream is paused and how much waits.
+    store: (state) => api.ping(state, { buffering: stream.isPaused(), queueMessagesSize: dispatcher.pending() }),
+    onSaved: (saved) => metrics.saved(saved),
     listRunning: () => delivery.listRunning(),
     submitToRunning: (events) => dispatcher.submit(events, { onlyIfRunning: true }),
     onReset: () => stream.restart(),
@@ -88,10 +98,11 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     watermark: () => position.watermark,
     pendingDeliveries: () => dispatcher.pending(),
     maxBuffered: config.connector.maxBufferedEvents,
+    onPause: () => metrics.paused(),
     log,
   });
-  const router = new FrameRouter({ position, dispatcher, delivery, backPressure, log });
-  const stream = new LiveStream({
+  const router = new FrameRouter({ position, dispatcher, delivery, backPressure, metrics, log });
+  const stream: LiveStream = new LiveStream({
     url: `${config.opencti.url}/stream/${encodeURIComponent(config.connector.liveStreamId)}`,
     token: config.opencti.token,
     fetch: openCtiHttp.fetch,
@@ -104,6 +115,13 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
     log,
     watchdogMs: config.connector.liveStreamWatchdogSeconds * 1_000,
     refusedRetryMs,
+    onReconnect: (reason) => metrics.reconnecting(reason),
+  });
+  metrics.watch({
+    acknowledged: () => position.watermark.position(),
+    buffered: () => backPressure.buffered(),
+    waiting: () => dispatcher.pending(),
+    isPaused: () => stream.isPaused(),
   });
 
   // Stored before reading: a crash before the first periodic save must not restart on an empty
@@ -115,6 +133,7 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
 
   return {
     savedPosition: () => position.lastSaved(),
+    notReading: () => (stream.isPaused() || stream.isConnected() ? undefined : 'not connected to the OpenCTI live stream'),
     async stop() {
       clearInterval(saver);
       clearInterval(resumer);

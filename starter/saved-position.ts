@@ -24,6 +24,8 @@ export interface SavedPositionOptions {
   submitToRunning: (events: IndicatorEvent[]) => Promise<void>;
   /** Called after a reset opened a new replay: the stream must reconnect from the new position. */
   onReset: () => void;
+  /** Told of each stored position (metrics: the saved position's age). */
+  onSaved?: (position: string) => void;
   pingEveryMs: number;
   log: Logger;
 }
@@ -69,6 +71,7 @@ export class SavedPosition {
     const answer = await this.options.store(sent);
     this.lastPingAt = Date.now();
     this.saved = position;
+    this.options.onSaved?.(position);
     this.state = sent;
     // Only an explicitly emptied state is a reset (the platform answers "" after one); an answer
     // this connector cannot read is not a reason to replay the whole stream.

@@ -3,14 +3,17 @@
  */
 import { loadOrExit } from '../config';
 import { createLogger } from '../common/logger';
+import { startObservability } from '../common/observability';
 import { EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED, handleStopSignals, untilAborted } from '../common/shutdown';
 import { logStartupNotes } from '../common/startup';
 import { connectClient, connectWorker } from '../temporal/connection';
+import { registerWorkerReadiness } from './health';
+import { createWorkerMetrics } from './metrics';
 import { createWorker } from './run';
 
 async function main(): Promise<void> {
   const config = loadOrExit('worker');
-  const log = createLogger(config.logLevel, { role: 'worker' });
+  const { log, registry, server } = await startObservability({ config, role: 'worker', runsWorker: true });
   logStartupNotes(config, log);
   if (!config.temporal.address) {
     log.error('TEMPORAL_ADDRESS is required for npm run worker (npm start runs an embedded server instead)');
@@ -28,7 +31,9 @@ async function main(): Promise<void> {
       await client.connection.close();
       await connection.close();
     };
-    worker = await untilAborted(createWorker({ config, connection, namespace, log, client }), signals.startup);
+    const metrics = server ? createWorkerMetrics(registry) : undefined;
+    worker = await untilAborted(createWorker({ config, connection, namespace, log, client, metrics }), signals.startup);
+    registerWorkerReadiness(server, worker, connection);
     log.info('worker polling', { address: config.temporal.address, namespace, taskQueue: config.temporal.taskQueue });
   } catch (error) {
     if (signals.startup.aborted) process.exit(EXIT_STOPPED);
@@ -38,9 +43,12 @@ async function main(): Promise<void> {
   signals.running(() => undefined);
   await worker.run();
   await closeConnections();
+  await server?.close();
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`worker failed: ${(error as Error).message}\n`);
+  // The configured logger may not exist yet; this one masks nothing, and the messages that get
+  // here (connection refused, port taken) carry no secret.
+  createLogger('error', { role: 'worker' }).error('worker failed', { error: (error as Error).message });
   process.exit(EXIT_FAILED);
 });

@@ -11,6 +11,7 @@ import type { WorkerConfig } from '../config/load';
 import { createHttpClient } from '../common/http';
 import type { Logger } from '../common/logger';
 import { RULESET_ID } from '../workflows/search-attributes';
+import { rulesetCounts, type WorkerMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
 import { workflowCodeSource } from './workflow-bundle';
 
@@ -26,6 +27,8 @@ export interface WorkerRunOptions {
    * bundle of `npm run build` when running compiled, else bundled from source (workflow-bundle.ts).
    */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** The worker's Prometheus series (worker/metrics.ts); none when metrics are not exposed. */
+  metrics?: WorkerMetrics;
 }
 
 /** VirusTotal requests of the common activity: create, plus one editors request when sharing. */
@@ -55,7 +58,7 @@ function rulesetHolders(client: Client) {
   };
 }
 
-export async function createWorker({ config, connection, namespace, log, client, workflowBundle }: WorkerRunOptions): Promise<Worker> {
+export async function createWorker({ config, connection, namespace, log, client, workflowBundle, metrics }: WorkerRunOptions): Promise<Worker> {
   await ensureSearchAttributes(connection, namespace, log);
   const budget = config.virusTotal.maxRequestsPerSecond;
   const virusTotal = new VirusTotalClient({
@@ -63,13 +66,16 @@ export async function createWorker({ config, connection, namespace, log, client,
     apiKey: config.virusTotal.apiKey,
     fetch: createHttpClient({ proxy: config.network.proxy }).fetch,
     pacer: budget === undefined ? undefined : new RequestPacer(budget),
+    observe: metrics?.virusTotalRequest,
   });
-  const activities = createLivehuntActivities({
+  if (metrics && client) metrics.countRulesetsWith(rulesetCounts(client, config.temporal.taskQueue));
+  const livehuntActivities = createLivehuntActivities({
     client: virusTotal,
     settings: config.virusTotal,
     log: log.child({ component: 'activities' }),
     rulesetHolders: client ? rulesetHolders(client) : undefined,
   });
+  const activities = metrics ? metrics.instrument(livehuntActivities) : livehuntActivities;
   return Worker.create({
     connection,
     namespace,

@@ -12,6 +12,7 @@ import { wantsRuleset, type IndicatorEvent } from '../domain/indicator';
 import { pack, unpack, view } from './carry';
 import { indicatorEventSignal, reapplySignal, stateQuery, type IndicatorStatus, type IndicatorWorkflowInput } from './definitions';
 import { EventQueue } from './event-queue';
+import { DRIFT_CHECK_TIMER } from './presentation';
 import { IndicatorReconciler } from './reconciler';
 
 const local = proxyLocalActivities<LivehuntActivities>({ startToCloseTimeout: '10 seconds' });
@@ -79,7 +80,7 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     const interval = state.ruleset ? (settings ?? (await refreshSettings())).verifyIntervalMs : 0;
     const verifyEvery = interval > 0 ? Math.round(interval * (0.9 + Math.random() * 0.2)) : undefined;
     const wake = () => queue.length > 0 || reapplyRequested;
-    const woken = verifyEvery === undefined ? (await condition(wake), true) : await condition(wake, verifyEvery);
+    const woken = verifyEvery === undefined ? (await condition(wake), true) : await condition(wake, verifyEvery, { summary: DRIFT_CHECK_TIMER });
     if (queue.length > 0) {
       await applyNewest();
     } else if (reapplyRequested || !woken) {

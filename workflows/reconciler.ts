@@ -4,13 +4,14 @@
  * outcome as search attributes. The workflow function around it only receives events and decides
  * when to call it.
  */
-import { ActivityFailure, ApplicationFailure, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { LivehuntActivities, LivehuntSettings } from '../activities/livehunt';
 import { INVALID_RULE } from '../domain/failures';
 import { ABSENT_FROM_SNAPSHOT, wantsRuleset, type IndicatorEvent, type IndicatorSnapshot } from '../domain/indicator';
 import { MAX_SEARCH_ATTRIBUTE_BYTES, truncateUtf8 } from '../domain/limits';
 import { sameContent, type RulesetContent } from '../domain/ruleset';
 import type { IndicatorStatus, IndicatorWorkflowState } from './definitions';
+import { activitySummary, currentDetails } from './presentation';
 import { INDICATOR_ID, INDICATOR_NAME, RULESET_ID, STATUS } from './search-attributes';
 
 const livehunt = proxyActivities<LivehuntActivities>({
@@ -47,7 +48,10 @@ export class IndicatorReconciler {
   /** What the search attributes last said, so unchanged values are not upserted again. */
   private readonly published = { name: '', ruleset: '', status: '' };
 
-  constructor(readonly state: IndicatorWorkflowState) {}
+  constructor(readonly state: IndicatorWorkflowState) {
+    // Shown on the workflow page in the Web UI; not part of the history, so replay is unaffected.
+    setCurrentDetails(currentDetails(state));
+  }
 
   /** Brings VirusTotal to what the event asks for. `releaseLegacy`: also look for a ruleset the Python connector made. */
   async apply(event: IndicatorEvent, settings: LivehuntSettings, releaseLegacy: boolean): Promise<void> {
@@ -93,6 +97,7 @@ export class IndicatorReconciler {
     const { state, published } = this;
     state.status = status;
     state.reason = reason;
+    setCurrentDetails(currentDetails(state));
     // Cut to fit Temporal's search attribute limit: a value over it would make the server end the
     // workflow that holds the ruleset. The full name stays in the state.
     const name = truncateUtf8(state.indicator?.name ?? '', MAX_SEARCH_ATTRIBUTE_BYTES);
@@ -110,7 +115,7 @@ export class IndicatorReconciler {
   private async createRuleset(content: RulesetContent, adopt: boolean, streamId?: string): Promise<void> {
     const { state } = this;
     try {
-      const ensured = await livehunt.ensureRuleset({ internalId: state.internalId, content, adoptExisting: adopt });
+      const ensured = await livehunt.ensureRuleset.executeWithOptions({ summary: activitySummary.create(content.name) }, [{ internalId: state.internalId, content, adoptExisting: adopt }]);
       state.ruleset = { id: ensured.rulesetId, content: ensured.content };
       state.lastError = ensured.shareError ? { message: `editors refused: ${ensured.shareError}`, streamId } : undefined;
       const how = ensured.outcome === 'adopted' ? 'adopted the ruleset the previous connector made' : 'ruleset created';
@@ -126,7 +131,8 @@ export class IndicatorReconciler {
 
   /** The Python connector's update: delete, create again, share again. */
   private async replaceRuleset(rulesetId: string, desired: RulesetContent, streamId: string): Promise<void> {
-    await livehunt.deleteRuleset({ internalId: this.state.internalId, rulesetId });
+    const name = this.state.ruleset?.content.name;
+    await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(rulesetId, name) }, [{ internalId: this.state.internalId, rulesetId }]);
     this.state.ruleset = undefined;
     return this.createRuleset(desired, false, streamId);
   }
@@ -135,7 +141,7 @@ export class IndicatorReconciler {
   private async patchRuleset(rulesetId: string, desired: RulesetContent, streamId: string): Promise<void> {
     const { state } = this;
     try {
-      const outcome = await livehunt.updateRuleset({ internalId: state.internalId, rulesetId, content: desired });
+      const outcome = await livehunt.updateRuleset.executeWithOptions({ summary: activitySummary.update(desired.name) }, [{ internalId: state.internalId, rulesetId, content: desired }]);
       if (outcome === 'updated') {
         state.ruleset = { id: rulesetId, content: desired };
         state.lastError = undefined;
@@ -155,7 +161,8 @@ export class IndicatorReconciler {
   private async removeRuleset(status: 'inactive' | 'deleted', reason: string): Promise<void> {
     const { state } = this;
     if (state.ruleset) {
-      await livehunt.deleteRuleset({ internalId: state.internalId, rulesetId: state.ruleset.id });
+      const { id: rulesetId, content } = state.ruleset;
+      await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(rulesetId, content.name) }, [{ internalId: state.internalId, rulesetId }]);
       state.ruleset = undefined;
     }
     state.lastError = undefined;
@@ -164,7 +171,7 @@ export class IndicatorReconciler {
 
   /** Only an indicator that holds no ruleset here can have one the Python connector made. */
   private async releaseLegacyRuleset(indicator: IndicatorSnapshot): Promise<void> {
-    const released = await livehunt.releaseLegacyRuleset({ internalId: this.state.internalId, name: indicator.name, rules: indicator.pattern });
+    const released = await livehunt.releaseLegacyRuleset.executeWithOptions({ summary: activitySummary.releaseLegacy(indicator.name) }, [{ internalId: this.state.internalId, name: indicator.name, rules: indicator.pattern }]);
     if (released === 'deleted') log.info('removed the ruleset the previous connector made', { internalId: this.state.internalId });
   }
 
@@ -180,7 +187,7 @@ export class IndicatorReconciler {
   /** The drift check: the ruleset VirusTotal holds is put back if deleted or edited by hand. */
   private async checkRuleset(rulesetId: string, content: RulesetContent): Promise<void> {
     const { state } = this;
-    const outcome = await livehunt.verifyRuleset({ internalId: state.internalId, rulesetId, content });
+    const outcome = await livehunt.verifyRuleset.executeWithOptions({ summary: activitySummary.verify(content.name) }, [{ internalId: state.internalId, rulesetId, content }]);
     if (outcome.status === 'missing') {
       log.warn('ruleset was deleted outside the connector; recreating it', { internalId: state.internalId, rulesetId });
       state.ruleset = undefined;

@@ -149,7 +149,7 @@ export class Pipeline {
       started.push(worker);
     }
     // Bundling the workflow code takes a few seconds; a benchmark starts timing once they poll.
-    await Promise.all(started.map((worker) => worker.waitForLog(/"msg":"worker polling"/)));
+    await Promise.all(started.map((worker) => worker.waitForLog(/"message":"worker polling"/)));
   }
 
   startStarter(): ChildRole {
@@ -173,7 +173,7 @@ export class Pipeline {
       role
         .log()
         .split('\n')
-        .filter((line) => /"level":"(warn|error)"|\[(WARN|ERROR)\]/.test(line))
+        .filter((line) => /"level":"(WARNING|ERROR)"/.test(line))
         .map((line) => `${role.name}: ${line.slice(0, 300)}`),
     );
   }

@@ -26,6 +26,8 @@ export interface ConnectorSummary {
   scope: string[];
   lastSeen?: number;
   pings: number;
+  /** The connector_info of the last ping (buffering, queue_messages_size...). */
+  info?: Record<string, unknown>;
 }
 
 export interface OpenCtiEmulator {

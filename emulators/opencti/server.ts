@@ -101,6 +101,7 @@ export async function startOpenCtiEmulator(opts: OpenCtiEmulatorOptions = {}): P
         scope: [...r.scope],
         ...(r.lastSeen !== undefined ? { lastSeen: r.lastSeen } : {}),
         pings: r.pings,
+        ...(r.info ? { info: { ...r.info } } : {}),
       })),
     resetConnectorState: (connectorId) => {
       if (!connectorRegistry.reset(connectorId)) throw new UnknownObjectError(`no connector with id ${connectorId}`);

@@ -86,7 +86,7 @@ describe('one starter through a series of stream faults', () => {
     await stack.applied(internalId, eventId);
     assert.equal(stack.rulesetsNamed('After_Garbage').length, 1);
     const log = stack.starter!.log();
-    for (const id of [notJson, noInternalId]) assert.match(log, new RegExp(`"msg":"skipping a malformed frame".*"id":"${id}"`), `malformed ${id} logged with its id`);
+    for (const id of [notJson, noInternalId]) assert.match(log, new RegExp(`"message":"skipping a malformed frame".*"id":"${id}"`), `malformed ${id} logged with its id`);
     assert.doesNotMatch(log, new RegExp(`malformed frame.*"id":"(${metrics}|${future})"`), 'unknown events are not errors');
     await stateReaches(stack, eventId);
   });
@@ -226,8 +226,8 @@ describe('one starter through a series of stream faults', () => {
     const stopped = starter
       .log()
       .split('\n')
-      .map((line) => JSON.parse(line) as { msg?: string; position?: string; undelivered?: number })
-      .find((line) => line.msg === 'starter stopped');
+      .map((line) => JSON.parse(line) as { message?: string; attributes?: { position?: string; undelivered?: number } })
+      .find((line) => line.message === 'starter stopped')?.attributes;
     assert.equal(stopped?.undelivered, 0);
     assert.equal(savedState(stack)?.start_from, stopped?.position, 'the last word in OpenCTI is the final save');
     stack.restartStarter();

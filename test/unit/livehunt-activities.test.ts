@@ -21,7 +21,7 @@ const vt = useVirusTotalEmulator();
 interface Harness {
   activities: LivehuntActivities;
   /** Log lines the activities wrote, parsed. */
-  logs: Array<{ level: string; msg: string } & Record<string, unknown>>;
+  logs: Array<{ level: string; message: string } & Record<string, unknown>>;
   client: VirusTotalClient;
 }
 
@@ -40,7 +40,7 @@ function harness(change: Partial<VirusTotalSettings> = {}, rulesetHolders?: (rul
   };
   const logs: Harness['logs'] = [];
   const client = new VirusTotalClient({ apiUrl: settings.apiUrl, apiKey: settings.apiKey });
-  const log = createLogger('debug', {}, (line) => logs.push(JSON.parse(line)));
+  const log = createLogger('debug', {}, { write: (line) => logs.push(JSON.parse(line)) });
   return { activities: createLivehuntActivities({ client, settings, log, rulesetHolders }), logs, client };
 }
 
@@ -194,7 +194,7 @@ describe('ensureRuleset', () => {
     vt().injectFault({ status: 401 });
     const auth = await activityFailure(attempt(1).run(activities.ensureRuleset, { internalId, content, adoptExisting: false }));
     assert.deepEqual([auth.type, auth.nonRetryable], ['VirusTotalAuth', false]);
-    assert.ok(logs.some((line) => line.level === 'error' && line.msg.includes('VIRUSTOTAL_LIVEHUNT_TOKEN')));
+    assert.ok(logs.some((line) => line.level === 'ERROR' && line.message.includes('VIRUSTOTAL_LIVEHUNT_TOKEN')));
     assert.deepEqual(vt().rulesets(), []);
   });
 });

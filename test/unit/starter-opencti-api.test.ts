@@ -65,3 +65,17 @@ test('a refused token names OPENCTI_TOKEN', async () => {
   const api = new OpenCtiApi({ url: opencti.url, token: 'not-the-token' }, connector());
   await assert.rejects(api.register(), /check OPENCTI_TOKEN/);
 });
+
+test('the ping carries what the starter holds: whether the stream is paused and how many events wait', async () => {
+  const settings = connector();
+  const api = new OpenCtiApi({ url: opencti.url, token: opencti.token }, settings);
+  await api.register();
+  await api.ping({ start_from: '5-0', recover_until: false }, { buffering: true, queueMessagesSize: 1234 });
+  const paused = opencti.connectors().find((c) => c.id === settings.id)?.info;
+  assert.equal(paused?.buffering, true);
+  assert.equal(paused?.queue_messages_size, 1234);
+  await api.ping({ start_from: '6-0', recover_until: false }, { buffering: false, queueMessagesSize: 0 });
+  const resumed = opencti.connectors().find((c) => c.id === settings.id)?.info;
+  assert.equal(resumed?.buffering, false);
+  assert.equal(resumed?.queue_messages_size, 0);
+});

@@ -68,13 +68,13 @@ for (const status of [301, 302, 303, 307, 308]) {
       const lines: string[] = [];
       const failure = toActivityFailure(
         await failureOf(client.getRuleset('abc')),
-        createLogger('debug', {}, (line) => lines.push(line)),
+        createLogger('debug', {}, { write: (line) => lines.push(line) }),
         { what: 'read a ruleset' },
       );
       assert.ok(failure instanceof ApplicationFailure);
       assert.equal(failure.nonRetryable, false);
       assert.equal(failure.type, 'VirusTotalRedirect');
-      assert.match(lines.join(''), /"level":"error".*check VIRUSTOTAL_LIVEHUNT_API_URL/);
+      assert.match(lines.join(''), /"level":"ERROR".*check VIRUSTOTAL_LIVEHUNT_API_URL/);
       assert.ok(!lines.join('').includes(KEY));
     } finally {
       await redirecting.close();
@@ -157,7 +157,7 @@ for (const retryAfter of ['99999999', new Date(Date.now() + 10 * 365 * 86_400_00
       assert.equal(MAX_RETRY_AFTER_MS, 120_000);
       const failure = toActivityFailure(
         error,
-        createLogger('error', {}, () => undefined),
+        createLogger('error', {}, { write: () => undefined }),
         { what: 'create a ruleset', sendsRules: true },
       );
       assert.ok(failure instanceof ApplicationFailure);
