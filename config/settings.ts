@@ -382,8 +382,8 @@ export const SETTINGS = [
   setting({
     env: 'TEMPORAL_ADDRESS',
     group: 'temporal',
-    description: '`host:port` of the Temporal frontend.',
-    defaultNote: 'unset: `npm start` embeds a dev server',
+    description: '`host:port` of the Temporal frontend. Required by `npm run worker` and `npm run starter` (and their containers).',
+    defaultNote: '`npm start` embeds a dev server',
     ...optional,
     readBy: BOTH,
     validator: optionalText(),
@@ -391,7 +391,7 @@ export const SETTINGS = [
   }),
   setting({ env: 'TEMPORAL_NAMESPACE', group: 'temporal', description: 'Namespace.', ...optional, ...textWithDefault('default'), readBy: BOTH }),
   temporalSdk('TEMPORAL_API_KEY', 'API key (Temporal Cloud); turns TLS on.', { secret: true, example: 'ChangeMe' }),
-  temporalSdk('TEMPORAL_TLS', 'TLS to the Temporal frontend, read by the SDK\'s own environment configuration (as are the `TEMPORAL_TLS_*` below).', {
+  temporalSdk('TEMPORAL_TLS', '`true` turns TLS on, `false` off; an API key or any of the `TEMPORAL_TLS_*` below turns it on.', {
     example: true,
     json: { type: 'boolean' },
   }),
@@ -402,11 +402,18 @@ export const SETTINGS = [
   temporalSdk('TEMPORAL_TLS_SERVER_CA_CERT_PATH', "CA that signed the server's certificate (PEM file).", { example: '/certs/ca.pem' }),
   temporalSdk('TEMPORAL_TLS_SERVER_CA_CERT_DATA', "CA that signed the server's certificate (PEM text), instead of the path."),
   temporalSdk('TEMPORAL_TLS_SERVER_NAME', "Name expected in the server's certificate.", { example: 'temporal.example.com' }),
-  temporalSdk('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION', "Do not check the server's certificate against its host name.", { json: { type: 'boolean' } }),
-  temporalSdk('TEMPORAL_CONFIG_FILE', "The SDK's TOML client configuration file (profiles).", { example: '/etc/temporal/temporal.toml' }),
+  temporalSdk(
+    'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION',
+    "Accepted, but the TypeScript SDK's connection does not apply it: the server's certificate is still checked (`TEMPORAL_TLS_SERVER_NAME` names the host it was issued to).",
+    { json: { type: 'boolean' } },
+  ),
+  temporalSdk('TEMPORAL_CONFIG_FILE', "The SDK's TOML client configuration file (profiles holding address, namespace, API key and TLS settings).", {
+    example: '/etc/temporal/temporal.toml',
+  }),
   temporalSdk('TEMPORAL_PROFILE', 'Profile of that file to use.'),
-  temporalSdk('TEMPORAL_CODEC_ENDPOINT', 'Remote codec endpoint, as the SDK reads it.'),
-  temporalSdk('TEMPORAL_CODEC_AUTH', 'Authorization header value for the codec endpoint.', { secret: true }),
+  // Parsed by the SDK's environment configuration, which leaves the codec out of the connection.
+  temporalSdk('TEMPORAL_CODEC_ENDPOINT', "Accepted for the SDK's environment configuration; the connector's connections use no remote codec."),
+  temporalSdk('TEMPORAL_CODEC_AUTH', "Accepted for the SDK's environment configuration; the connector's connections use no remote codec.", { secret: true }),
   setting({
     env: 'TEMPORAL_TASK_QUEUE',
     group: 'temporal',
