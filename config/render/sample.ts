@@ -1,8 +1,8 @@
 /**
  * config.yml.sample: every variable under its config.yml section with its description, the
  * default as its value, `ChangeMe` for the mandatory values a user must supply (the connector
- * refuses it), and the settings that only make sense when wanted (proxies, Temporal TLS)
- * commented out with an example.
+ * refuses it), and the settings that only make sense when wanted (network, Temporal TLS)
+ * commented out.
  */
 import { PLACEHOLDER } from '../validators';
 import { FILE_SECTIONS, fileKeyOf, fileSectionOf, SETTINGS, type Literal, type Setting } from '../settings';
@@ -22,10 +22,10 @@ const VALUE_COLUMN = 38;
 /** The value written for a variable, and whether the line is left commented out. */
 function shown(declared: Setting): { value: Literal; commented: boolean } {
   if (declared.mandatory) return { value: declared.example ?? PLACEHOLDER, commented: false };
-  if (declared.default !== undefined) return { value: declared.default, commented: false };
-  // An unvalidated or network setting is only set on purpose: shown with an example, commented.
-  if (declared.example !== undefined) return { value: declared.example, commented: true };
-  return { value: '', commented: declared.validator === undefined };
+  // Network settings and the ones the Temporal SDK reads itself are set on purpose, when needed:
+  // shown commented out, with an example where one helps.
+  const commented = declared.group === 'network' || declared.validator === undefined;
+  return { value: declared.default ?? declared.example ?? '', commented };
 }
 
 function entry(declared: Setting, indent: string): string[] {
