@@ -25,7 +25,10 @@ const EXPECTED_SCOPES = new Set(['yara', 'virustotal', 'indicator']);
 
 /** A warning for a CONNECTOR_SCOPE nobody would set on purpose, else undefined. */
 export function unexpectedScope(scope: string): string | undefined {
-  const entries = scope.split(',').map((entry) => entry.trim().toLowerCase()).filter((entry) => entry !== '');
+  const entries = scope
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== '');
   if (entries.length > 0 && entries.every((entry) => EXPECTED_SCOPES.has(entry))) return undefined;
   return `CONNECTOR_SCOPE is "${scope}"; this connector reads YARA indicators whatever the scope says (usually yara, Yara or Virustotal), which OpenCTI only displays`;
 }

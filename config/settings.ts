@@ -72,7 +72,11 @@ export interface Setting<E extends string = string, G extends Group = Group, V e
 const setting = <const E extends string, const G extends Group, V extends z.ZodType | undefined>(declared: Setting<E, G, V>) => declared;
 
 // Value kinds whose default is given once and reaches both the validator and the documentation.
-const booleanWithDefault = <const D extends boolean>(fallback: D) => ({ default: fallback, validator: flag(fallback), json: { type: 'boolean' } as const });
+const booleanWithDefault = <const D extends boolean>(fallback: D) => ({
+  default: fallback,
+  validator: flag(fallback),
+  json: { type: 'boolean' } as const,
+});
 const integerWithDefault = (fallback: number, minimum: number, maximum: number) => ({
   default: fallback,
   validator: integer(fallback, minimum, maximum),
@@ -90,7 +94,11 @@ const BOTH = ['worker', 'starter'] as const;
 const EMBEDDED = ['embedded server'] as const;
 
 /** Read by the Temporal SDK's environment configuration (temporal/connection.ts hands them over). */
-const temporalSdk = <const E extends string>(env: E, description: string, more: { secret?: boolean; example?: Literal; json?: JsonType } = {}) =>
+const temporalSdk = <const E extends string>(
+  env: E,
+  description: string,
+  more: { secret?: boolean; example?: Literal; json?: JsonType } = {},
+) =>
   setting({
     env,
     group: 'temporal',
@@ -149,7 +157,14 @@ export const SETTINGS = [
     validator: required('a UUIDv4 identifying this connector').pipe(z.uuid('must be a UUID')),
     json: { type: 'string', format: 'uuid' },
   }),
-  setting({ env: 'CONNECTOR_NAME', group: 'connector', description: 'Name shown in OpenCTI.', ...optional, ...textWithDefault('VirusTotal LiveHunts'), readBy: STARTER }),
+  setting({
+    env: 'CONNECTOR_NAME',
+    group: 'connector',
+    description: 'Name shown in OpenCTI.',
+    ...optional,
+    ...textWithDefault('VirusTotal LiveHunts'),
+    readBy: STARTER,
+  }),
   setting({
     env: 'CONNECTOR_SCOPE',
     group: 'connector',
@@ -171,7 +186,14 @@ export const SETTINGS = [
     validator: required('the id of the live stream created in OpenCTI'),
     json: { type: 'string' },
   }),
-  setting({ env: 'CONNECTOR_LIVE_STREAM_LISTEN_DELETE', group: 'connector', description: 'Receive delete events.', ...optional, ...booleanWithDefault(true), readBy: STARTER }),
+  setting({
+    env: 'CONNECTOR_LIVE_STREAM_LISTEN_DELETE',
+    group: 'connector',
+    description: 'Receive delete events.',
+    ...optional,
+    ...booleanWithDefault(true),
+    readBy: STARTER,
+  }),
   setting({
     env: 'CONNECTOR_LIVE_STREAM_NO_DEPENDENCIES',
     group: 'connector',
@@ -262,7 +284,8 @@ export const SETTINGS = [
   setting({
     env: 'CONNECTOR_METRICS_PORT',
     group: 'common',
-    description: 'HTTP port of /metrics, /healthz and /readyz (one per process: give the worker and the starter different ports on one host).',
+    description:
+      'HTTP port of /metrics, /healthz and /readyz (one per process: give the worker and the starter different ports on one host).',
     ...optional,
     ...integerWithDefault(9095, 1, 65_535),
     readBy: BOTH,
@@ -294,7 +317,7 @@ export const SETTINGS = [
     env: 'VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS',
     group: 'virustotal',
     description:
-      "Editors to share each ruleset with: the seed's JSON list (`[\"user1\", \"user2\"]`) or comma-separated; `group:NAME` is a VirusTotal group, plain names are users. Added in one request.",
+      'Editors to share each ruleset with: the seed\'s JSON list (`["user1", "user2"]`) or comma-separated; `group:NAME` is a VirusTotal group, plain names are users. Added in one request.',
     default: [],
     ...optional,
     readBy: WORKER,
@@ -389,7 +412,14 @@ export const SETTINGS = [
     validator: optionalText(),
     json: { type: 'string' },
   }),
-  setting({ env: 'TEMPORAL_NAMESPACE', group: 'temporal', description: 'Namespace.', ...optional, ...textWithDefault('default'), readBy: BOTH }),
+  setting({
+    env: 'TEMPORAL_NAMESPACE',
+    group: 'temporal',
+    description: 'Namespace.',
+    ...optional,
+    ...textWithDefault('default'),
+    readBy: BOTH,
+  }),
   temporalSdk('TEMPORAL_API_KEY', 'API key (Temporal Cloud); turns TLS on.', { secret: true, example: 'ChangeMe' }),
   temporalSdk('TEMPORAL_TLS', '`true` turns TLS on, `false` off; an API key or any of the `TEMPORAL_TLS_*` below turns it on.', {
     example: true,
@@ -398,7 +428,9 @@ export const SETTINGS = [
   temporalSdk('TEMPORAL_TLS_CLIENT_CERT_PATH', 'mTLS: client certificate (PEM file).', { example: '/certs/client.pem' }),
   temporalSdk('TEMPORAL_TLS_CLIENT_CERT_DATA', 'mTLS: client certificate (PEM text), instead of the path.'),
   temporalSdk('TEMPORAL_TLS_CLIENT_KEY_PATH', "mTLS: the client certificate's private key (PEM file).", { example: '/certs/client.key' }),
-  temporalSdk('TEMPORAL_TLS_CLIENT_KEY_DATA', "mTLS: the client certificate's private key (PEM text), instead of the path.", { secret: true }),
+  temporalSdk('TEMPORAL_TLS_CLIENT_KEY_DATA', "mTLS: the client certificate's private key (PEM text), instead of the path.", {
+    secret: true,
+  }),
   temporalSdk('TEMPORAL_TLS_SERVER_CA_CERT_PATH', "CA that signed the server's certificate (PEM file).", { example: '/certs/ca.pem' }),
   temporalSdk('TEMPORAL_TLS_SERVER_CA_CERT_DATA', "CA that signed the server's certificate (PEM text), instead of the path."),
   temporalSdk('TEMPORAL_TLS_SERVER_NAME', "Name expected in the server's certificate.", { example: 'temporal.example.com' }),
@@ -407,13 +439,22 @@ export const SETTINGS = [
     "Accepted, but the TypeScript SDK's connection does not apply it: the server's certificate is still checked (`TEMPORAL_TLS_SERVER_NAME` names the host it was issued to).",
     { json: { type: 'boolean' } },
   ),
-  temporalSdk('TEMPORAL_CONFIG_FILE', "The SDK's TOML client configuration file (profiles holding address, namespace, API key and TLS settings).", {
-    example: '/etc/temporal/temporal.toml',
-  }),
+  temporalSdk(
+    'TEMPORAL_CONFIG_FILE',
+    "The SDK's TOML client configuration file (profiles holding address, namespace, API key and TLS settings).",
+    {
+      example: '/etc/temporal/temporal.toml',
+    },
+  ),
   temporalSdk('TEMPORAL_PROFILE', 'Profile of that file to use.'),
   // Parsed by the SDK's environment configuration, which leaves the codec out of the connection.
-  temporalSdk('TEMPORAL_CODEC_ENDPOINT', "Accepted for the SDK's environment configuration; the connector's connections use no remote codec."),
-  temporalSdk('TEMPORAL_CODEC_AUTH', "Accepted for the SDK's environment configuration; the connector's connections use no remote codec.", { secret: true }),
+  temporalSdk(
+    'TEMPORAL_CODEC_ENDPOINT',
+    "Accepted for the SDK's environment configuration; the connector's connections use no remote codec.",
+  ),
+  temporalSdk('TEMPORAL_CODEC_AUTH', "Accepted for the SDK's environment configuration; the connector's connections use no remote codec.", {
+    secret: true,
+  }),
   setting({
     env: 'TEMPORAL_TASK_QUEUE',
     group: 'temporal',
@@ -431,7 +472,14 @@ export const SETTINGS = [
     validator: optionalText(),
     json: { type: 'string' },
   }),
-  setting({ env: 'TEMPORAL_DEV_SERVER_PORT', group: 'temporal', description: 'Embedded server gRPC port.', ...optional, ...integerWithDefault(7233, 0, 65_535), readBy: EMBEDDED }),
+  setting({
+    env: 'TEMPORAL_DEV_SERVER_PORT',
+    group: 'temporal',
+    description: 'Embedded server gRPC port.',
+    ...optional,
+    ...integerWithDefault(7233, 0, 65_535),
+    readBy: EMBEDDED,
+  }),
   setting({
     env: 'TEMPORAL_DEV_SERVER_UI_PORT',
     group: 'temporal',
@@ -514,7 +562,10 @@ export type ShapeOf<G extends Group> = {
 };
 
 export function shapeOf<G extends Group>(group: G): ShapeOf<G> {
-  const entries = SETTINGS.filter((declared) => declared.group === group && declared.validator !== undefined).map((declared) => [declared.env, declared.validator]);
+  const entries = SETTINGS.filter((declared) => declared.group === group && declared.validator !== undefined).map((declared) => [
+    declared.env,
+    declared.validator,
+  ]);
   return Object.fromEntries(entries) as ShapeOf<G>;
 }
 

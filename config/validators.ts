@@ -66,7 +66,10 @@ export const duration = (fallback: string, minMs: number, zeroDisables: boolean)
     }
     if (parsed === 0 && zeroDisables) return 0;
     if (parsed < minMs) {
-      ctx.addIssue({ code: 'custom', message: `must be at least ${minMs / 60_000} minute${minMs === 60_000 ? '' : 's'}${zeroDisables ? ', or 0 to disable' : ''}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be at least ${minMs / 60_000} minute${minMs === 60_000 ? '' : 's'}${zeroDisables ? ', or 0 to disable' : ''}`,
+      });
       return z.NEVER;
     }
     return parsed;
@@ -87,7 +90,10 @@ export const httpUrl = (what: string) =>
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
     else if (url.username !== '' || url.password !== '') {
-      ctx.addIssue({ code: 'custom', message: 'must not contain a user name or password (user:password@host); tokens go in their own variables (value not shown)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must not contain a user name or password (user:password@host); tokens go in their own variables (value not shown)',
+      });
     }
   });
 
@@ -122,7 +128,10 @@ export const emailList = optionalText().transform((value, ctx) => {
   }
   const invalid = list.filter((entry) => !emailFormat.safeParse(entry).success);
   if (invalid.length > 0) {
-    ctx.addIssue({ code: 'custom', message: `contains ${invalid.length === 1 ? 'an entry that is' : 'entries that are'} not an e-mail address: ${invalid.map((e) => JSON.stringify(e)).join(', ')}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `contains ${invalid.length === 1 ? 'an entry that is' : 'entries that are'} not an e-mail address: ${invalid.map((e) => JSON.stringify(e)).join(', ')}`,
+    });
     return z.NEVER;
   }
   return [...new Set(list)];

@@ -18,7 +18,8 @@ export function connectorManifest(version: string): Record<string, unknown> {
       'This stream connector keeps one VirusTotal Livehunt ruleset per YARA indicator marked for detection in OpenCTI, with your notification e-mails and shared editors, and removes it when the indicator stops being a detection (detection false, revoked, deleted, merged away). ' +
       'Each indicator is a Temporal workflow, so its changes are applied in stream order and exactly once in effect through crashes, restarts, VirusTotal outages and quota errors, and an operator can see and steer each indicator in the Temporal Web UI. ' +
       'It is a drop-in replacement for the Python VirusTotal Livehunt stream connector: same configuration variables and same connector state in OpenCTI.',
-    short_description: 'Keeps one VirusTotal Livehunt ruleset per OpenCTI YARA detection indicator, in stream order and exactly once in effect, orchestrated by Temporal.',
+    short_description:
+      'Keeps one VirusTotal Livehunt ruleset per OpenCTI YARA detection indicator, in stream order and exactly once in effect, orchestrated by Temporal.',
     logo: null,
     use_cases: ['Detection & Response Enablement'],
     solution_categories: ['Malware Analysis & Sandbox'],

@@ -26,7 +26,10 @@ const cell = (text: string) => text.replace(/\|/g, '\\|');
 
 function row(declared: Setting): string {
   const names = [declared.env, ...(declared.aliases ?? [])].map((name) => `\`${name}\``).join(' / ');
-  const shownDefault = declared.default !== undefined ? `\`${typeof declared.default === 'string' ? declared.default : yamlValue(declared.default)}\`` : (declared.defaultNote ?? '');
+  const shownDefault =
+    declared.default !== undefined
+      ? `\`${typeof declared.default === 'string' ? declared.default : yamlValue(declared.default)}\``
+      : (declared.defaultNote ?? '');
   // The Temporal SDK reads some variables itself: the connector hands them over unchecked.
   const readBy = declared.readBy.map((reader) => READERS[reader]).join(', ') + (declared.validator === undefined ? ' (Temporal SDK)' : '');
   return `| \`${fileKeyOf(declared.env)}\` | ${names} | ${cell(shownDefault)} | ${declared.mandatory ? 'Yes' : 'No'} | ${readBy} | ${cell(declared.description)} |`;
@@ -34,7 +37,9 @@ function row(declared: Setting): string {
 
 export function readmeTable(table: ReadmeTable): string {
   const rows = SETTINGS.filter((declared) => tableOf(declared) === table).map(row);
-  return ['| config.yml | Environment variable | Default | Mandatory | Read by | Description |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return ['| config.yml | Environment variable | Default | Mandatory | Read by | Description |', '|---|---|---|---|---|---|', ...rows].join(
+    '\n',
+  );
 }
 
 const START = (table: string) => `<!-- generated:config:${table} -->`;

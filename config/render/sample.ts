@@ -32,7 +32,11 @@ function entry(declared: Setting, indent: string): string[] {
   const { value, commented } = shown(declared);
   const key = fileKeyOf(declared.env).split('.').pop()!;
   const line = `${indent}${commented ? '# ' : ''}${key}: ${yamlValue(value)}`;
-  const notes = [declared.mandatory ? 'required' : undefined, declared.defaultNote !== undefined ? `empty: ${plainText(declared.defaultNote)}` : undefined, declared.env]
+  const notes = [
+    declared.mandatory ? 'required' : undefined,
+    declared.defaultNote !== undefined ? `empty: ${plainText(declared.defaultNote)}` : undefined,
+    declared.env,
+  ]
     .filter((note) => note !== undefined)
     .join('; ');
   const description = wrap(plainText(declared.description), WIDTH - indent.length - 2).map((text) => `${indent}# ${text}`);
@@ -42,10 +46,14 @@ function entry(declared: Setting, indent: string): string[] {
 export function configSample(): string {
   const blocks: string[] = [HEADER];
   for (const section of FILE_SECTIONS) {
-    const entries = SETTINGS.filter((declared) => fileSectionOf(declared.env) === section).map((declared) => entry(declared, '  ').join('\n'));
+    const entries = SETTINGS.filter((declared) => fileSectionOf(declared.env) === section).map((declared) =>
+      entry(declared, '  ').join('\n'),
+    );
     blocks.push(`${section}:\n${entries.join('\n\n')}`);
   }
-  const topLevel = SETTINGS.filter((declared) => fileSectionOf(declared.env) === undefined).map((declared) => entry(declared, '').join('\n'));
+  const topLevel = SETTINGS.filter((declared) => fileSectionOf(declared.env) === undefined).map((declared) =>
+    entry(declared, '').join('\n'),
+  );
   blocks.push(topLevel.join('\n\n'));
   return `${blocks.join('\n\n')}\n`;
 }

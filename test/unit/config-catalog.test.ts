@@ -29,7 +29,10 @@ test('generated files: the README tables, config.yml.sample and __metadata__/ ma
   const stale = generatedFiles(ROOT)
     .map(({ file, content }) => ({ file, content, onDisk: readFileSync(path.join(ROOT, file), 'utf8') }))
     .filter(({ content, onDisk }) => content !== onDisk)
-    .map(({ file, content, onDisk }) => `${file} is stale: run \`${GENERATE_COMMAND}\` (first difference at ${firstDifference(onDisk, content)})`);
+    .map(
+      ({ file, content, onDisk }) =>
+        `${file} is stale: run \`${GENERATE_COMMAND}\` (first difference at ${firstDifference(onDisk, content)})`,
+    );
   if (stale.length > 0) assert.fail(stale.join('\n'));
 });
 
@@ -68,7 +71,8 @@ test('declarations: documented bounds and choices are the ones the validator app
       assert.ok(parse(declared, String(maximum)).success, `${declared.env} accepts ${maximum}`);
       assert.ok(!parse(declared, String(maximum + 1)).success, `${declared.env} refuses ${maximum + 1}`);
     }
-    if (exclusiveMinimum !== undefined) assert.ok(!parse(declared, String(exclusiveMinimum)).success, `${declared.env} refuses ${exclusiveMinimum}`);
+    if (exclusiveMinimum !== undefined)
+      assert.ok(!parse(declared, String(exclusiveMinimum)).success, `${declared.env} refuses ${exclusiveMinimum}`);
     for (const choice of declared.json.enum ?? []) assert.ok(parse(declared, choice).success, `${declared.env} accepts ${choice}`);
     if (declared.json.enum) assert.ok(!parse(declared, 'none-of-these').success, `${declared.env} refuses other values`);
     if (declared.json.type === 'boolean') assert.ok(!parse(declared, 'perhaps').success, `${declared.env} refuses a non-boolean`);
@@ -84,7 +88,9 @@ const VALIDATED_BY: Record<Reader, readonly Group[]> = {
 
 test('declarations: every process that reads a variable validates it at start-up', () => {
   const unchecked = SETTINGS.flatMap((declared) =>
-    declared.readBy.filter((reader) => !VALIDATED_BY[reader].includes(declared.group)).map((reader) => `${declared.env} (${declared.group}) read by ${reader}`),
+    declared.readBy
+      .filter((reader) => !VALIDATED_BY[reader].includes(declared.group))
+      .map((reader) => `${declared.env} (${declared.group}) read by ${reader}`),
   );
   assert.deepEqual(unchecked, []);
 });
@@ -100,20 +106,42 @@ test('declarations: one per variable, and each config.yml key is known and maps 
   }
   assert.deepEqual(unknownFileKeys(document), []);
   assert.deepEqual(Object.keys(flattenYaml(document)).sort(), SETTINGS.map((declared) => declared.env).sort());
-  assert.deepEqual(unknownFileKeys({ connector: { metrics_prot: 1 } }), ['connector.metrics_prot: is not a setting of this connector (did you mean connector.metrics_port?)']);
+  assert.deepEqual(unknownFileKeys({ connector: { metrics_prot: 1 } }), [
+    'connector.metrics_prot: is not a setting of this connector (did you mean connector.metrics_port?)',
+  ]);
 });
 
 test('catalog schema: secrets are write-only passwords, the mandatory variables are required, defaults have the declared type', () => {
-  const schema = connectorConfigSchema() as { properties: Record<string, { type: string; default?: unknown; format?: string; writeOnly?: boolean }>; required: string[] };
+  const schema = connectorConfigSchema() as {
+    properties: Record<string, { type: string; default?: unknown; format?: string; writeOnly?: boolean }>;
+    required: string[];
+  };
   for (const declared of SETTINGS) {
     const property = schema.properties[declared.env]!;
-    assert.equal(property.format === 'password' && property.writeOnly === true, declared.secret, `${declared.env}: password exactly when secret`);
+    assert.equal(
+      property.format === 'password' && property.writeOnly === true,
+      declared.secret,
+      `${declared.env}: password exactly when secret`,
+    );
     if (property.default !== undefined) {
-      const kind = Array.isArray(property.default) ? 'array' : typeof property.default === 'number' ? (Number.isInteger(property.default) ? 'integer' : 'number') : typeof property.default;
+      const kind = Array.isArray(property.default)
+        ? 'array'
+        : typeof property.default === 'number'
+          ? Number.isInteger(property.default)
+            ? 'integer'
+            : 'number'
+          : typeof property.default;
       assert.equal(kind, property.type, `${declared.env}: default of the declared type`);
     }
   }
-  assert.deepEqual(schema.required, ['OPENCTI_URL', 'OPENCTI_TOKEN', 'CONNECTOR_ID', 'CONNECTOR_LIVE_STREAM_ID', 'VIRUSTOTAL_LIVEHUNT_TOKEN', 'VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS']);
+  assert.deepEqual(schema.required, [
+    'OPENCTI_URL',
+    'OPENCTI_TOKEN',
+    'CONNECTOR_ID',
+    'CONNECTOR_LIVE_STREAM_ID',
+    'VIRUSTOTAL_LIVEHUNT_TOKEN',
+    'VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS',
+  ]);
 });
 
 test('metrics variables: validated by every role, off on port 9095 by default, a port from 1 to 65535', () => {
