@@ -28,6 +28,7 @@ export function connectorManifest(version: string): Record<string, unknown> {
     verified: false,
     last_verified_date: null,
     playbook_supported: false,
+    // Nothing is written to OpenCTI, so no confidence level applies.
     max_confidence_level: null,
     support_version: '>= 6.8',
     subscription_link: 'https://www.virustotal.com',
@@ -36,7 +37,8 @@ export function connectorManifest(version: string): Record<string, unknown> {
     // connector manager could run.
     manager_supported: false,
     container_version: version,
-    container_image: 'connector-virustotal-livehunt',
+    // No published image: docker-compose.yml builds it from this repository's Dockerfile.
+    container_image: null,
     container_type: 'STREAM',
   };
 }
