@@ -3,25 +3,9 @@
  * ignored and its default used without a word; the environment is not checked this way, as it
  * is full of other programs' variables.
  */
-import { commonSchema, connectorSchema, networkSchema, openCtiSchema, temporalSchema, virusTotalSchema } from './schema';
+import { fileKeyOf, SETTINGS } from './settings';
 
-/** Read by the Temporal SDK's environment configuration (temporal/connection.ts hands them over). */
-const TEMPORAL_SDK_KEYS = [
-  'TEMPORAL_API_KEY',
-  'TEMPORAL_CODEC_AUTH',
-  'TEMPORAL_CODEC_ENDPOINT',
-  'TEMPORAL_CONFIG_FILE',
-  'TEMPORAL_PROFILE',
-  'TEMPORAL_TLS',
-  'TEMPORAL_TLS_CLIENT_CERT_DATA',
-  'TEMPORAL_TLS_CLIENT_CERT_PATH',
-  'TEMPORAL_TLS_CLIENT_KEY_DATA',
-  'TEMPORAL_TLS_CLIENT_KEY_PATH',
-  'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION',
-  'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
-  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
-  'TEMPORAL_TLS_SERVER_NAME',
-];
+export { fileKeyOf };
 
 /**
  * pycti settings a Python connector's config.yml may carry that mean nothing here: accepted so
@@ -32,30 +16,27 @@ const PYCTI_KEYS_IGNORED = [
   'CONNECTOR_TYPE',
   'CONNECTOR_AUTO',
   'CONNECTOR_UPDATE_EXISTING_DATA',
-  'CONNECTOR_EXPOSE_METRICS',
-  'CONNECTOR_METRICS_PORT',
   'CONNECTOR_RUN_AND_TERMINATE',
   'CONNECTOR_QUEUE_THRESHOLD',
   'CONNECTOR_ONLY_CONTEXTUAL',
   'CONNECTOR_VALIDATE_BEFORE_IMPORT',
 ];
 
-const SCHEMA_KEYS = [commonSchema, networkSchema, openCtiSchema, connectorSchema, virusTotalSchema, temporalSchema].flatMap((schema) =>
-  Object.keys(schema.shape),
+/**
+ * The variables this connector validates: the only ones a misspelt key is compared with, in the
+ * order config/load.ts validates the sections (the first of equally close keys is suggested).
+ */
+const SCHEMA_KEYS = (['common', 'network', 'opencti', 'connector', 'virustotal', 'temporal'] as const).flatMap((group) =>
+  SETTINGS.filter((declared) => declared.group === group && declared.validator !== undefined).map((declared) => declared.env),
 );
+
+/** Read by the Temporal SDK's environment configuration (temporal/connection.ts hands them over). */
+const TEMPORAL_SDK_KEYS = SETTINGS.filter((declared) => declared.validator === undefined).map((declared) => declared.env);
 
 export const KNOWN_FILE_KEYS: ReadonlySet<string> = new Set([...SCHEMA_KEYS, ...TEMPORAL_SDK_KEYS, ...PYCTI_KEYS_IGNORED]);
 
 /** Keys whose names are free-form after a prefix (gRPC metadata headers). */
 const FREE_FORM_PREFIXES = ['TEMPORAL_GRPC_META_'];
-
-const SECTIONS = ['VIRUSTOTAL_LIVEHUNT', 'OPENCTI', 'CONNECTOR', 'TEMPORAL'];
-
-/** `VIRUSTOTAL_LIVEHUNT_UPDATE_MODE` as it is written in config.yml: `virustotal_livehunt.update_mode`. */
-export function fileKeyOf(name: string): string {
-  const section = SECTIONS.find((prefix) => name.startsWith(`${prefix}_`));
-  return section ? `${section.toLowerCase()}.${name.slice(section.length + 1).toLowerCase()}` : name.toLowerCase();
-}
 
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
