@@ -52,8 +52,16 @@ export class LegacyRulesetIndex {
   /** A ruleset that no longer exists (deleted by the connector or by hand) is no candidate. */
   forget(rulesetId: string): void {
     this.claims.delete(rulesetId);
-    void this.index?.then((byContent) => {
-      for (const [k, ids] of byContent) if (ids.includes(rulesetId)) byContent.set(k, ids.filter((id) => id !== rulesetId));
-    }, () => undefined);
+    void this.index?.then(
+      (byContent) => {
+        for (const [k, ids] of byContent)
+          if (ids.includes(rulesetId))
+            byContent.set(
+              k,
+              ids.filter((id) => id !== rulesetId),
+            );
+      },
+      () => undefined,
+    );
   }
 }

@@ -40,9 +40,7 @@ export interface EnsuredRuleset {
 }
 
 export type VerifyOutcome =
-  | { status: 'in-place' | 'repaired'; shareError?: string }
-  | { status: 'missing' }
-  | { status: 'rejected'; message: string };
+  { status: 'in-place' | 'repaired'; shareError?: string } | { status: 'missing' } | { status: 'rejected'; message: string };
 
 /** How far back a retried create looks for its own ruleset, beyond the first attempt's schedule time. */
 const CLOCK_SKEW_SECONDS = 300;
@@ -63,7 +61,9 @@ export interface LivehuntActivityDeps {
 export function createLivehuntActivities({ client, settings, log, rulesetHolders, compiler: givenCompiler }: LivehuntActivityDeps) {
   const compiler =
     givenCompiler ??
-    createYaraCompiler({ onUnavailable: (reason) => log.warn(`${reason}; rules are not checked before sending, VirusTotal's answer judges them`) });
+    createYaraCompiler({
+      onUnavailable: (reason) => log.warn(`${reason}; rules are not checked before sending, VirusTotal's answer judges them`),
+    });
 
   /**
    * What VirusTotal is to hold for this content, checked by the compiler. A rule it refuses
@@ -79,7 +79,8 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
       throw ApplicationFailure.create({ message: error.message, type: INVALID_RULE, nonRetryable: true, details: ['yara-x'] });
     }
     // Periodic checks stay quiet: the warnings were said when the rule was sent.
-    if (prepared.warnings.length > 0 && !quiet) log.warn('the YARA-X compiler warns about the rule (sent anyway)', { internalId, warnings: prepared.warnings });
+    if (prepared.warnings.length > 0 && !quiet)
+      log.warn('the YARA-X compiler warns about the rule (sent anyway)', { internalId, warnings: prepared.warnings });
     return prepared;
   }
 
@@ -110,7 +111,12 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
   const legacy = new LegacyRulesetIndex(client);
   // Read the account's rulesets in the background right away: a large account takes many pages,
   // and activities should find the index ready rather than wait for it within their timeout.
-  if (settings.adoptExisting) legacy.warmUp().catch((error: unknown) => log.warn('could not list the existing rulesets yet; will retry on first use', { error: (error as Error).message }));
+  if (settings.adoptExisting)
+    legacy
+      .warmUp()
+      .catch((error: unknown) =>
+        log.warn('could not list the existing rulesets yet; will retry on first use', { error: (error as Error).message }),
+      );
 
   /** A ruleset someone else owns and merely shares with this account is never taken over. */
   async function ownedByUs(rulesetId: string): Promise<boolean> {
@@ -171,7 +177,10 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
       return undefined;
     } catch (error) {
       if (!(error instanceof VirusTotalError) || (error.kind !== 'invalid' && error.kind !== 'not-found')) throw error;
-      log.error('VirusTotal refused the editors: check VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS (users by name, groups as group:NAME); the ruleset is kept unshared', { rulesetId, error: error.message });
+      log.error(
+        'VirusTotal refused the editors: check VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS (users by name, groups as group:NAME); the ruleset is kept unshared',
+        { rulesetId, error: error.message },
+      );
       return error.message;
     }
   }
@@ -217,7 +226,12 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
         }
         const created = await client.createRuleset(write(input.content, prepared));
         const shareError = await shareKeeping(created.id, []);
-        log.info('ruleset created', { internalId: input.internalId, rulesetId: created.id, name: input.content.name, matchObjectType: prepared.matchObjectType });
+        log.info('ruleset created', {
+          internalId: input.internalId,
+          rulesetId: created.id,
+          name: input.content.name,
+          matchObjectType: prepared.matchObjectType,
+        });
         return { rulesetId: created.id, outcome: 'created' as const, content: compiled(input.content, prepared), shareError };
       });
     },
@@ -234,7 +248,11 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
         if (!legacyRuleset) return 'none';
         const outcome = await client.deleteRuleset(legacyRuleset.id);
         legacy.forget(legacyRuleset.id);
-        log.info('deleted the ruleset the previous connector made for this indicator', { internalId: input.internalId, rulesetId: legacyRuleset.id, outcome });
+        log.info('deleted the ruleset the previous connector made for this indicator', {
+          internalId: input.internalId,
+          rulesetId: legacyRuleset.id,
+          outcome,
+        });
         return 'deleted';
       });
     },
@@ -254,7 +272,10 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
       return step({ what: 'delete a ruleset' }, async () => {
         const outcome = await client.deleteRuleset(input.rulesetId);
         legacy.forget(input.rulesetId);
-        log.info(`ruleset ${outcome === 'deleted' ? 'deleted' : 'already gone'}`, { internalId: input.internalId, rulesetId: input.rulesetId });
+        log.info(`ruleset ${outcome === 'deleted' ? 'deleted' : 'already gone'}`, {
+          internalId: input.internalId,
+          rulesetId: input.rulesetId,
+        });
         return outcome;
       });
     },
@@ -266,7 +287,8 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
         prepared = prepare(input.internalId, input.content, { quiet: true });
       } catch (error) {
         // A rule accepted once and refused now (a stricter compiler) cannot be put back either.
-        if (error instanceof ApplicationFailure && error.type === INVALID_RULE) return { status: 'rejected' as const, message: error.message };
+        if (error instanceof ApplicationFailure && error.type === INVALID_RULE)
+          return { status: 'rejected' as const, message: error.message };
         throw error;
       }
       return step({ what: 'verify a ruleset' }, async () => {
@@ -286,7 +308,8 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
             if (!updated) return { status: 'missing' as const };
           } catch (error) {
             // A rule VirusTotal no longer accepts cannot be put back; say so instead of retrying forever.
-            if (error instanceof VirusTotalError && error.kind === 'invalid') return { status: 'rejected' as const, message: error.message };
+            if (error instanceof VirusTotalError && error.kind === 'invalid')
+              return { status: 'rejected' as const, message: error.message };
             throw error;
           }
           log.warn('ruleset edited outside the connector was put back', { internalId: input.internalId, rulesetId: input.rulesetId });

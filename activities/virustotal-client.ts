@@ -3,7 +3,16 @@
  * and classifies failures; what to do about a failure is decided by the activities.
  */
 import { z } from 'zod';
-import { BodyTooLargeError, createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, readBodyBounded, type FetchFunction } from '../common/http';
+import {
+  BodyTooLargeError,
+  createHttpClient,
+  describeFetchError,
+  discardBody,
+  formatBytes,
+  isRedirect,
+  readBodyBounded,
+  type FetchFunction,
+} from '../common/http';
 import type { Editor } from '../domain/ruleset';
 
 /**
@@ -173,7 +182,8 @@ export class VirusTotalClient {
     await this.options.pacer?.take();
     let response: Response;
     const sentAt = performance.now();
-    const observed = (status: number | 'error') => this.options.observe?.({ method, path: shown, status, seconds: (performance.now() - sentAt) / 1000 });
+    const observed = (status: number | 'error') =>
+      this.options.observe?.({ method, path: shown, status, seconds: (performance.now() - sentAt) / 1000 });
     try {
       response = await this.fetch(`${this.base}${path}`, {
         method,
@@ -203,7 +213,9 @@ export class VirusTotalClient {
         // an unparsable Location is still a redirect
       }
       throw new VirusTotalError(
-        this.redact(`${method} ${shown}: answered ${response.status}, a redirect to ${target}; not followed, so the API key stays with the configured host: check VIRUSTOTAL_LIVEHUNT_API_URL`),
+        this.redact(
+          `${method} ${shown}: answered ${response.status}, a redirect to ${target}; not followed, so the API key stays with the configured host: check VIRUSTOTAL_LIVEHUNT_API_URL`,
+        ),
         'redirect',
         response.status,
       );
@@ -213,7 +225,11 @@ export class VirusTotalClient {
       text = await readBodyBounded(response, this.maxAnswerBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        throw new VirusTotalError(`${method} ${shown}: ${error.message} (VirusTotal answers are at most ${formatBytes(this.maxAnswerBytes)}): check VIRUSTOTAL_LIVEHUNT_API_URL`, 'oversized', response.status);
+        throw new VirusTotalError(
+          `${method} ${shown}: ${error.message} (VirusTotal answers are at most ${formatBytes(this.maxAnswerBytes)}): check VIRUSTOTAL_LIVEHUNT_API_URL`,
+          'oversized',
+          response.status,
+        );
       }
       // The connection broke or timed out mid-body: like any network error.
       const reason = (error as Error).name === 'TimeoutError' ? `no complete answer within ${this.timeoutMs} ms` : (error as Error).message;
@@ -225,7 +241,11 @@ export class VirusTotalClient {
       try {
         return JSON.parse(text);
       } catch {
-        throw new VirusTotalError(`${method} ${shown}: answered ${response.status} with a body that is not JSON`, 'transient', response.status);
+        throw new VirusTotalError(
+          `${method} ${shown}: answered ${response.status} with a body that is not JSON`,
+          'transient',
+          response.status,
+        );
       }
     }
     let code: string | undefined;
@@ -293,7 +313,11 @@ export class VirusTotalClient {
   /** undefined when the ruleset no longer exists. */
   async updateRuleset(id: string, change: Partial<RulesetWrite>): Promise<RemoteRuleset | undefined> {
     try {
-      const body = await this.request('PATCH', `/intelligence/hunting_rulesets/${encodeURIComponent(id)}`, VirusTotalClient.writeBody(change, id));
+      const body = await this.request(
+        'PATCH',
+        `/intelligence/hunting_rulesets/${encodeURIComponent(id)}`,
+        VirusTotalClient.writeBody(change, id),
+      );
       return toRemote(VirusTotalClient.parse(rulesetResponse, body, 'update ruleset').data);
     } catch (error) {
       if (error instanceof VirusTotalError && error.kind === 'not-found') return undefined;

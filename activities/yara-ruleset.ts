@@ -68,7 +68,10 @@ export function explicitMatchType(source: YaraSource): MatchObjectType | undefin
     for (const entry of rule.meta) if (entry.key === MATCH_TYPE_META) asked.add(String(entry.value));
   }
   if (asked.size === 0) return undefined;
-  if (asked.size > 1) throw new RuleRefused(`the rules disagree on ${MATCH_TYPE_META} (${[...asked].map((v) => `"${v}"`).join(', ')}): a ruleset has one match type`);
+  if (asked.size > 1)
+    throw new RuleRefused(
+      `the rules disagree on ${MATCH_TYPE_META} (${[...asked].map((v) => `"${v}"`).join(', ')}): a ruleset has one match type`,
+    );
   const [value] = asked as Set<string>;
   if (!(MATCH_OBJECT_TYPES as readonly string[]).includes(value as string)) {
     throw new RuleRefused(`${MATCH_TYPE_META} = "${value}" is not a match type (one of ${MATCH_OBJECT_TYPES.join(', ')})`);
@@ -102,7 +105,10 @@ const WRONG_MATCH_TYPE = 'E100';
  * URL rule is reported as the typo, not as "vt.net is not supported for files").
  */
 function closest(verdicts: Array<[MatchObjectType, Extract<CompileVerdict, { status: 'refused' }>]>) {
-  const score = ([, verdict]: (typeof verdicts)[number]) => [verdict.errors.filter((e) => e.code === WRONG_MATCH_TYPE).length, verdict.errors.length];
+  const score = ([, verdict]: (typeof verdicts)[number]) => [
+    verdict.errors.filter((e) => e.code === WRONG_MATCH_TYPE).length,
+    verdict.errors.length,
+  ];
   return verdicts.reduce((best, candidate) => {
     const [a, b] = [score(candidate), score(best)];
     return a[0]! < b[0]! || (a[0] === b[0] && a[1]! < b[1]!) ? candidate : best;
@@ -141,7 +147,10 @@ export function prepareRules(pattern: string, options: PrepareOptions, compiler:
   }
   if (checked && refused.length === (explicit ? 1 : MATCH_TYPE_PREFERENCE.length)) {
     const [type, verdict] = closest(refused);
-    throw refusal(explicit ? `(${type} ruleset, set by ${MATCH_TYPE_META})` : `(${type} ruleset; no match type compiles it)`, verdict.errors);
+    throw refusal(
+      explicit ? `(${type} ruleset, set by ${MATCH_TYPE_META})` : `(${type} ruleset; no match type compiles it)`,
+      verdict.errors,
+    );
   }
 
   let rules = pattern;

@@ -60,7 +60,8 @@ function tokenize(text: string): Token[] {
   const fail = (message: string): never => {
     throw new YaraSyntaxError(line, message);
   };
-  const push = (kind: TokenKind, start: number, end: number, value = text.slice(start, end)) => tokens.push({ kind, value, start, end, line });
+  const push = (kind: TokenKind, start: number, end: number, value = text.slice(start, end)) =>
+    tokens.push({ kind, value, start, end, line });
 
   /** Skips a comment at i, if any; true when one was skipped. */
   const skipComment = (): boolean => {
@@ -252,7 +253,10 @@ export function scanYara(text: string): YaraSource {
         break;
       } else {
         const t = peek();
-        throw new YaraSyntaxError(t.line, `expected a section (meta, strings, condition) or "}" in rule "${name.value}", found ${describe(t)}`);
+        throw new YaraSyntaxError(
+          t.line,
+          `expected a section (meta, strings, condition) or "}" in rule "${name.value}", found ${describe(t)}`,
+        );
       }
     }
     if (!condition) throw new YaraSyntaxError(name.line, `rule "${name.value}" has no condition`);

@@ -42,7 +42,10 @@ async function main(): Promise<void> {
     const client = await untilAborted(connectClient(config.temporal, address), signals.startup);
     opened.push(() => client.connection.close());
     const workerMetrics = metricsServer ? createWorkerMetrics(registry) : undefined;
-    worker = await untilAborted(createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }), metrics: workerMetrics }), signals.startup);
+    worker = await untilAborted(
+      createWorker({ config, connection, namespace, client, log: log.child({ role: 'worker' }), metrics: workerMetrics }),
+      signals.startup,
+    );
     const starterMetrics = metricsServer ? createStarterMetrics(registry) : undefined;
     starter = await startStarter({ config, client, log: log.child({ role: 'starter' }), metrics: starterMetrics, signal: signals.startup });
     registerWorkerReadiness(metricsServer, worker, connection);

@@ -9,15 +9,36 @@ import { describeDevServer, NO_EAGER_ACTIVITIES, ROLLBACK_JOURNAL, type DevServe
 import { figure, type BenchmarkResult } from './support/report';
 import { spreadByName, spreadOf } from './support/stats';
 
-export type DrainSettings = Pick<DrainOptions, 'indicators' | 'vtLatencyMs' | 'workers' | 'vtMaxRequestsPerSecond' | 'env' | 'devServer' | 'workerEntry'>;
+export type DrainSettings = Pick<
+  DrainOptions,
+  'indicators' | 'vtLatencyMs' | 'workers' | 'vtMaxRequestsPerSecond' | 'env' | 'devServer' | 'workerEntry'
+>;
 
 export async function runDrains(context: BenchContext, label: string, count: number, settings: DrainSettings): Promise<DrainResult[]> {
   const results: DrainResult[] = [];
   for (let run = 1; run <= count; run++) {
-    const extra = [settings.env ? Object.entries(settings.env).map(([key, value]) => `${key}=${value}`).join(' ') : '', settings.devServer ? `dev server ${describeDevServer(settings.devServer)}` : ''].filter(Boolean).join('; ');
-    context.log(`  ${label} run ${run}/${count}: ${settings.indicators} indicators, VT ${settings.vtLatencyMs} ms, ${settings.workers ?? 1} worker(s)${extra ? `; ${extra}` : ''}`);
-    const { result } = await drainBacklog({ ...settings, runDir: context.runDir(label), keepFiles: context.options.keepFiles, log: context.log });
-    context.log(`    ${result.rate.toFixed(1)} indicators/s from the starter's spawn (${result.drainRate.toFixed(1)}/s from the first workflow start), ${result.requestsPerIndicator.toFixed(2)} requests/indicator, starts ${result.startsPerSecond.toFixed(0)}/s, CPU ${describeCpu(result)}`);
+    const extra = [
+      settings.env
+        ? Object.entries(settings.env)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(' ')
+        : '',
+      settings.devServer ? `dev server ${describeDevServer(settings.devServer)}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    context.log(
+      `  ${label} run ${run}/${count}: ${settings.indicators} indicators, VT ${settings.vtLatencyMs} ms, ${settings.workers ?? 1} worker(s)${extra ? `; ${extra}` : ''}`,
+    );
+    const { result } = await drainBacklog({
+      ...settings,
+      runDir: context.runDir(label),
+      keepFiles: context.options.keepFiles,
+      log: context.log,
+    });
+    context.log(
+      `    ${result.rate.toFixed(1)} indicators/s from the starter's spawn (${result.drainRate.toFixed(1)}/s from the first workflow start), ${result.requestsPerIndicator.toFixed(2)} requests/indicator, starts ${result.startsPerSecond.toFixed(0)}/s, CPU ${describeCpu(result)}`,
+    );
     results.push(result);
   }
   return results;
@@ -48,10 +69,24 @@ export async function backlogBenchmark(context: BenchContext): Promise<Benchmark
   const setup = `${indicators} indicators, VT ${latencyMs} ms, 1 worker`;
   const common = { benchmark: 'backlog', persistence: context.persistence, setup };
   const peaks = spreadByName(results.map((r) => r.peakRssMb));
-  const rss = (name: string, label: string) => figure({ ...common, name: `peak RSS ${label}`, unit: 'MB', digits: 0, value: peaks[name] ?? spreadOf([], () => 0) });
+  const rss = (name: string, label: string) =>
+    figure({ ...common, name: `peak RSS ${label}`, unit: 'MB', digits: 0, value: peaks[name] ?? spreadOf([], () => 0) });
   const figures = [
-    figure({ ...common, name: 'indicators/s', unit: '/s', value: spreadOf(results, (r) => r.rate), target: { op: '>=', value: 50, text: '≥ 50 /s' } }),
-    figure({ ...common, name: 'VT requests/indicator', unit: '', digits: 2, value: spreadOf(results, (r) => r.requestsPerIndicator), target: { op: '<=', value: 2, text: '≤ 2 (create + editors)' } }),
+    figure({
+      ...common,
+      name: 'indicators/s',
+      unit: '/s',
+      value: spreadOf(results, (r) => r.rate),
+      target: { op: '>=', value: 50, text: '≥ 50 /s' },
+    }),
+    figure({
+      ...common,
+      name: 'VT requests/indicator',
+      unit: '',
+      digits: 2,
+      value: spreadOf(results, (r) => r.requestsPerIndicator),
+      target: { op: '<=', value: 2, text: '≤ 2 (create + editors)' },
+    }),
     rss('worker', 'worker'),
     rss('starter', 'starter'),
     rss('devServer', 'dev server'),
@@ -66,7 +101,9 @@ export async function backlogBenchmark(context: BenchContext): Promise<Benchmark
     for (const { name, devServer } of variants) {
       const runs = await runDrains(context, 'backlog-dev-server-variant', 1, { indicators, vtLatencyMs: latencyMs, devServer });
       const persistence = describeDevServer(devServer);
-      figures.push(figure({ ...common, persistence, setup: `${setup}, diagnostic`, name, unit: '/s', value: spreadOf(runs, (r) => r.rate) }));
+      figures.push(
+        figure({ ...common, persistence, setup: `${setup}, diagnostic`, name, unit: '/s', value: spreadOf(runs, (r) => r.rate) }),
+      );
       details[persistence] = drainDetails(runs);
     }
   }

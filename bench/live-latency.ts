@@ -24,7 +24,12 @@ export interface Percentiles {
 }
 
 export function percentiles(values: readonly number[]): Percentiles {
-  return { p50: percentile(values, 50), p95: percentile(values, 95), p99: percentile(values, 99), max: values.length ? Math.max(...values) : Number.NaN };
+  return {
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    p99: percentile(values, 99),
+    max: values.length ? Math.max(...values) : Number.NaN,
+  };
 }
 
 interface LiveRun {
@@ -44,7 +49,13 @@ interface LiveRun {
 }
 
 /** Appends indicators at a steady rate; returns them once all are appended. */
-export async function appendSteadily(pipeline: Pipeline, prefix: string, perSecond: number, count: number, slips: number[] = []): Promise<AppendedIndicator[]> {
+export async function appendSteadily(
+  pipeline: Pipeline,
+  prefix: string,
+  perSecond: number,
+  count: number,
+  slips: number[] = [],
+): Promise<AppendedIndicator[]> {
   const appended: AppendedIndicator[] = [];
   const start = Date.now() + 50;
   for (let i = 0; i < count; i++) {
@@ -60,7 +71,11 @@ export async function appendSteadily(pipeline: Pipeline, prefix: string, perSeco
 export async function waitShared(pipeline: Pipeline, indicators: readonly AppendedIndicator[], latencyMs: number): Promise<void> {
   const names = new Set(indicators.map((indicator) => indicator.name));
   let shared = 0;
-  await waitUntil(`${indicators.length} rulesets`, () => (shared = sharedCount(pipeline, names)) >= names.size, { everyMs: 100, stallMs: 120_000, progress: () => shared });
+  await waitUntil(`${indicators.length} rulesets`, () => (shared = sharedCount(pipeline, names)) >= names.size, {
+    everyMs: 100,
+    stallMs: 120_000,
+    progress: () => shared,
+  });
   await new Promise((resolve) => setTimeout(resolve, latencyMs + 250));
 }
 
@@ -116,7 +131,10 @@ async function liveRun(context: BenchContext): Promise<LiveRun> {
       created.push(time.createdAt - indicator.appendedAt);
       if (time.sharedAt !== undefined) shared.push(time.sharedAt - indicator.appendedAt);
     }
-    const lines = await fetchTimelines(pipeline.temporal.client, indicators.map((indicator) => indicator.workflowId));
+    const lines = await fetchTimelines(
+      pipeline.temporal.client,
+      indicators.map((indicator) => indicator.workflowId),
+    );
     const run: LiveRun = {
       indicators: indicators.length,
       createdMs: percentiles(created),
@@ -146,8 +164,12 @@ export async function liveLatencyBenchmark(context: BenchContext): Promise<Bench
   for (let i = 1; i <= count; i++) {
     context.log(`  live run ${i}/${count}: ${livePerSecond}/s for ${durationS} s, VT ${latencyMs} ms`);
     const run = await liveRun(context);
-    const step = Object.entries(run.steps).map(([name, p]) => `${name} ${p.p50}/${p.p95}`).join(', ');
-    context.log(`    created p50 ${run.createdMs.p50} ms, p95 ${run.createdMs.p95} ms, p99 ${run.createdMs.p99} ms (shared p50 ${run.sharedMs.p50} ms); steps p50/p95 ms: ${step}`);
+    const step = Object.entries(run.steps)
+      .map(([name, p]) => `${name} ${p.p50}/${p.p95}`)
+      .join(', ');
+    context.log(
+      `    created p50 ${run.createdMs.p50} ms, p95 ${run.createdMs.p95} ms, p99 ${run.createdMs.p99} ms (shared p50 ${run.sharedMs.p50} ms); steps p50/p95 ms: ${step}`,
+    );
     runs.push(run);
   }
   const setup = `${livePerSecond}/s for ${durationS} s, VT ${latencyMs} ms`;
@@ -155,9 +177,19 @@ export async function liveLatencyBenchmark(context: BenchContext): Promise<Bench
   return {
     benchmark: 'live',
     figures: [
-      figure({ ...common, name: 'p50 append → ruleset exists', value: spreadOf(runs, (r) => r.createdMs.p50), target: { op: '<', value: 400, text: '< 400 ms' } }),
+      figure({
+        ...common,
+        name: 'p50 append → ruleset exists',
+        value: spreadOf(runs, (r) => r.createdMs.p50),
+        target: { op: '<', value: 400, text: '< 400 ms' },
+      }),
       figure({ ...common, name: 'p95 append → ruleset exists', value: spreadOf(runs, (r) => r.createdMs.p95) }),
-      figure({ ...common, name: 'p99 append → ruleset exists', value: spreadOf(runs, (r) => r.createdMs.p99), target: { op: '<', value: 1000, text: '< 1 s' } }),
+      figure({
+        ...common,
+        name: 'p99 append → ruleset exists',
+        value: spreadOf(runs, (r) => r.createdMs.p99),
+        target: { op: '<', value: 1000, text: '< 1 s' },
+      }),
       figure({ ...common, name: 'p50 append → ruleset shared', value: spreadOf(runs, (r) => r.sharedMs.p50) }),
     ],
     details: { runs, cpuCores: spreadByName(runs.map((r) => ({ ...r.cpu.cores, others: r.cpu.otherCores }))) },

@@ -42,7 +42,13 @@ const BENCHMARKS: Record<string, (context: BenchContext) => Promise<BenchmarkRes
   'scale-out': scaleOutBenchmark,
   ceiling: ceilingBenchmark,
 };
-const ALIASES: Record<string, string> = { 'live-latency': 'live', latency: 'live', 'many-rulesets': 'many', scaleout: 'scale-out', scale: 'scale-out' };
+const ALIASES: Record<string, string> = {
+  'live-latency': 'live',
+  latency: 'live',
+  'many-rulesets': 'many',
+  scaleout: 'scale-out',
+  scale: 'scale-out',
+};
 
 const RESULTS_DIR = path.resolve(__dirname, 'results');
 const PERSISTENCE = describeDevServer();
@@ -55,10 +61,29 @@ function integer(name: string, raw: string | undefined, fallback: number, min = 
 }
 
 function parseOptions(argv: string[]): { only: string[]; options: BenchOptions } {
-  const flags = ['only', 'runs', 'indicators', 'latency-ms', 'rate', 'duration-s', 'quota-indicators', 'quota-rps', 'many-indicators', 'many-setup-latency-ms', 'idle-s', 'changes', 'scale-latency-ms'] as const;
+  const flags = [
+    'only',
+    'runs',
+    'indicators',
+    'latency-ms',
+    'rate',
+    'duration-s',
+    'quota-indicators',
+    'quota-rps',
+    'many-indicators',
+    'many-setup-latency-ms',
+    'idle-s',
+    'changes',
+    'scale-latency-ms',
+  ] as const;
   const { values } = parseArgs({
     args: argv,
-    options: { ...Object.fromEntries(flags.map((flag) => [flag, { type: 'string' as const }])), keep: { type: 'boolean' }, diagnose: { type: 'boolean' }, quick: { type: 'boolean' } },
+    options: {
+      ...Object.fromEntries(flags.map((flag) => [flag, { type: 'string' as const }])),
+      keep: { type: 'boolean' },
+      diagnose: { type: 'boolean' },
+      quick: { type: 'boolean' },
+    },
     allowPositionals: false,
   });
   const raw = values as Record<string, string | undefined>;
@@ -95,17 +120,27 @@ async function main(): Promise<void> {
   try {
     parsed = parseOptions(argv);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\nusage: npm run bench [-- --only backlog,live,quota,many,scale-out,ceiling] [--runs N] [--indicators N] ...\n`);
+    process.stderr.write(
+      `${(error as Error).message}\nusage: npm run bench [-- --only backlog,live,quota,many,scale-out,ceiling] [--runs N] [--indicators N] ...\n`,
+    );
     process.exit(2);
   }
   const env = processEnvironment();
   const cli = await resolveTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH || undefined, searchPath: env.PATH ?? '' });
-  const environment = describeEnvironment(cli.path, `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`, `${PERSISTENCE}: every run starts a fresh dev server on its own SQLite file, through temporal/dev-server.ts as npm start does`);
+  const environment = describeEnvironment(
+    cli.path,
+    `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    `${PERSISTENCE}: every run starts a fresh dev server on its own SQLite file, through temporal/dev-server.ts as npm start does`,
+  );
   const runRoot = path.join(RESULTS_DIR, 'runs', environment.startedAt.replace(/[:.]/g, '-'));
   mkdirSync(runRoot, { recursive: true });
   const context = createContext(parsed.options, runRoot, PERSISTENCE);
-  context.log(`${environment.command}\n${environment.machine.cpus} CPUs (${environment.machine.cpuModel}), load ${environment.machine.loadAverage.join(' ')}; Node ${environment.versions.node}, SDK ${environment.versions.temporalSdk}, ${environment.versions.temporalCli}`);
-  context.log(`connector at ${environment.git.commit}${environment.git.uncommitted.length ? ` plus ${environment.git.uncommitted.length} uncommitted files (listed in the JSON)` : ''}; dev server: ${environment.devServerPersistence}\n`);
+  context.log(
+    `${environment.command}\n${environment.machine.cpus} CPUs (${environment.machine.cpuModel}), load ${environment.machine.loadAverage.join(' ')}; Node ${environment.versions.node}, SDK ${environment.versions.temporalSdk}, ${environment.versions.temporalCli}`,
+  );
+  context.log(
+    `connector at ${environment.git.commit}${environment.git.uncommitted.length ? ` plus ${environment.git.uncommitted.length} uncommitted files (listed in the JSON)` : ''}; dev server: ${environment.devServerPersistence}\n`,
+  );
 
   const results: BenchmarkResult[] = [];
   const started = Date.now();
@@ -124,8 +159,12 @@ async function main(): Promise<void> {
   }
   const written = writeResults(RESULTS_DIR, { ...environment, machine: { ...environment.machine } }, results);
   context.log(renderTable(results.flatMap((result) => result.figures)));
-  context.log(`\n${environment.machine.cpus} CPUs, Node ${environment.versions.node}, SDK ${environment.versions.temporalSdk}, ${environment.versions.temporalCli}; dev server persistence: ${PERSISTENCE}`);
-  context.log(`total ${((Date.now() - started) / 60_000).toFixed(1)} min; figures written to ${path.relative(process.cwd(), written.file)} and ${path.relative(process.cwd(), written.latest)}`);
+  context.log(
+    `\n${environment.machine.cpus} CPUs, Node ${environment.versions.node}, SDK ${environment.versions.temporalSdk}, ${environment.versions.temporalCli}; dev server persistence: ${PERSISTENCE}`,
+  );
+  context.log(
+    `total ${((Date.now() - started) / 60_000).toFixed(1)} min; figures written to ${path.relative(process.cwd(), written.file)} and ${path.relative(process.cwd(), written.latest)}`,
+  );
   if (!parsed.options.keepFiles) {
     const { rmSync } = await import('node:fs');
     rmSync(runRoot, { recursive: true, force: true });

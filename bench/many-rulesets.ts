@@ -19,7 +19,10 @@ import { buildWorkflowBundle } from './support/bundle';
 import type { Pipeline, PipelineOptions } from './support/pipeline';
 
 interface ManyRun {
-  setup: Pick<DrainResult, 'rate' | 'drainRate' | 'seconds' | 'requestsPerIndicator' | 'missing' | 'duplicates' | 'peakRssMb' | 'readyRssMb' | 'cpu' | 'timelines'>;
+  setup: Pick<
+    DrainResult,
+    'rate' | 'drainRate' | 'seconds' | 'requestsPerIndicator' | 'missing' | 'duplicates' | 'peakRssMb' | 'readyRssMb' | 'cpu' | 'timelines'
+  >;
   /** VmRSS after the idle period (median of samples over its last ten seconds). */
   restRssMb: Record<string, number>;
   /** VmRSS after the timed changes. */
@@ -45,7 +48,11 @@ async function sampleRss(pipeline: Pipeline, seconds: number): Promise<Record<st
 async function createdAfter(pipeline: Pipeline, name: string, appendedAt: number, latencyMs: number): Promise<number> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const time = rulesetTimes(pipeline.vt, pipeline.vt.requests().filter((request) => request.at >= appendedAt), latencyMs).get(name);
+    const time = rulesetTimes(
+      pipeline.vt,
+      pipeline.vt.requests().filter((request) => request.at >= appendedAt),
+      latencyMs,
+    ).get(name);
     if (time?.sharedAt !== undefined) return time.createdAt - appendedAt;
     if (Date.now() > deadline) throw new Error(`the change to ${name} did not reach VirusTotal within 120 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -67,7 +74,11 @@ async function manyRun(context: BenchContext, label = 'many', workerEntry?: Pipe
     context.log(`    ${manyIndicators} rulesets in ${result.seconds.toFixed(0)} s (${result.rate.toFixed(1)}/s); idle for ${idleS} s`);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, idleS - 10) * 1000));
     const restRssMb = await sampleRss(pipeline, Math.min(10, idleS));
-    context.log(`    at rest: ${Object.entries(restRssMb).map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`).join(', ')}`);
+    context.log(
+      `    at rest: ${Object.entries(restRssMb)
+        .map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`)
+        .join(', ')}`,
+    );
 
     pipeline.vt.setLatency(latencyMs);
     pipeline.vt.clearRequests();
@@ -110,21 +121,52 @@ export async function manyRulesetsBenchmark(context: BenchContext): Promise<Benc
   const runs: ManyRun[] = [];
   const count = runsOr(context, 1);
   for (let i = 1; i <= count; i++) {
-    context.log(`  many run ${i}/${count}: ${manyIndicators} indicators (VT ${manySetupLatencyMs} ms while they are created), then ${changes} changes at VT ${latencyMs} ms`);
+    context.log(
+      `  many run ${i}/${count}: ${manyIndicators} indicators (VT ${manySetupLatencyMs} ms while they are created), then ${changes} changes at VT ${latencyMs} ms`,
+    );
     const run = await manyRun(context);
-    context.log(`    new indicator ${run.newIndicatorMs.join(', ')} ms; pattern change ${run.patternChangeMs.join(', ')} ms; SQLite file ${run.dbFileMb.toFixed(0)} MB`);
+    context.log(
+      `    new indicator ${run.newIndicatorMs.join(', ')} ms; pattern change ${run.patternChangeMs.join(', ')} ms; SQLite file ${run.dbFileMb.toFixed(0)} MB`,
+    );
     runs.push(run);
   }
   const setup = `${manyIndicators} live rulesets, idle`;
   const common = { benchmark: 'many live rulesets', persistence: context.persistence, setup };
   const changeSetup = `${setup}; ${changes} changes per run, VT ${latencyMs} ms`;
   const figures = [
-    figure({ ...common, name: 'worker RSS at rest', unit: 'MB', digits: 0, value: spreadOf(runs, (r) => r.restRssMb.worker), target: { op: '<', value: 400, text: '< 400 MB' } }),
+    figure({
+      ...common,
+      name: 'worker RSS at rest',
+      unit: 'MB',
+      digits: 0,
+      value: spreadOf(runs, (r) => r.restRssMb.worker),
+      target: { op: '<', value: 400, text: '< 400 MB' },
+    }),
     figure({ ...common, name: 'dev server RSS at rest', unit: 'MB', digits: 0, value: spreadOf(runs, (r) => r.restRssMb.devServer) }),
     figure({ ...common, name: 'starter RSS at rest', unit: 'MB', digits: 0, value: spreadOf(runs, (r) => r.restRssMb.starter) }),
-    figure({ ...common, setup: changeSetup, name: 'one more indicator → ruleset exists', unit: 'ms', digits: 0, value: spread(runs.flatMap((r) => r.newIndicatorMs)) }),
-    figure({ ...common, setup: changeSetup, name: 'pattern change → new ruleset exists', unit: 'ms', digits: 0, value: spread(runs.flatMap((r) => r.patternChangeMs)) }),
-    figure({ ...common, name: 'worker RSS once polling, before any work', unit: 'MB', digits: 0, value: spreadOf(runs, (r) => r.setup.readyRssMb.worker) }),
+    figure({
+      ...common,
+      setup: changeSetup,
+      name: 'one more indicator → ruleset exists',
+      unit: 'ms',
+      digits: 0,
+      value: spread(runs.flatMap((r) => r.newIndicatorMs)),
+    }),
+    figure({
+      ...common,
+      setup: changeSetup,
+      name: 'pattern change → new ruleset exists',
+      unit: 'ms',
+      digits: 0,
+      value: spread(runs.flatMap((r) => r.patternChangeMs)),
+    }),
+    figure({
+      ...common,
+      name: 'worker RSS once polling, before any work',
+      unit: 'MB',
+      digits: 0,
+      value: spreadOf(runs, (r) => r.setup.readyRssMb.worker),
+    }),
   ];
   const details: Record<string, unknown> = { runs };
   if (context.options.diagnose) {
@@ -142,9 +184,27 @@ export async function manyRulesetsBenchmark(context: BenchContext): Promise<Benc
     context.log(`    new indicator ${tuned.newIndicatorMs.join(', ')} ms; pattern change ${tuned.patternChangeMs.join(', ')} ms`);
     const diagnostic = { ...common, setup: `${setup}, diagnostic: ${variant}` };
     figures.push(
-      figure({ ...diagnostic, name: 'worker RSS once polling, pre-built bundle', unit: 'MB', digits: 0, value: spread([tuned.setup.readyRssMb.worker ?? Number.NaN]) }),
-      figure({ ...diagnostic, name: 'worker RSS at rest, pre-built bundle', unit: 'MB', digits: 0, value: spread([tuned.restRssMb.worker ?? Number.NaN]) }),
-      figure({ ...diagnostic, name: 'pattern change → new ruleset, pre-built bundle', unit: 'ms', digits: 0, value: spread(tuned.patternChangeMs) }),
+      figure({
+        ...diagnostic,
+        name: 'worker RSS once polling, pre-built bundle',
+        unit: 'MB',
+        digits: 0,
+        value: spread([tuned.setup.readyRssMb.worker ?? Number.NaN]),
+      }),
+      figure({
+        ...diagnostic,
+        name: 'worker RSS at rest, pre-built bundle',
+        unit: 'MB',
+        digits: 0,
+        value: spread([tuned.restRssMb.worker ?? Number.NaN]),
+      }),
+      figure({
+        ...diagnostic,
+        name: 'pattern change → new ruleset, pre-built bundle',
+        unit: 'ms',
+        digits: 0,
+        value: spread(tuned.patternChangeMs),
+      }),
       figure({ ...diagnostic, name: 'setup indicators/s, pre-built bundle', unit: '/s', value: spread([tuned.setup.rate]) }),
     );
     details.workerVariant = { variant, ...tuned };

@@ -31,7 +31,14 @@ export async function scaleOutBenchmark(context: BenchContext): Promise<Benchmar
   const figures = [
     figure({ ...common, name: '1 worker indicators/s', unit: '/s', value: oneRate }),
     figure({ ...common, name: '2 workers indicators/s', unit: '/s', value: twoRate }),
-    figure({ ...common, name: '2 workers / 1 worker', unit: '×', digits: 2, value: ratio, target: { op: '>=', value: 1.6, text: '≥ 1.6×' } }),
+    figure({
+      ...common,
+      name: '2 workers / 1 worker',
+      unit: '×',
+      digits: 2,
+      value: ratio,
+      target: { op: '>=', value: 1.6, text: '≥ 1.6×' },
+    }),
   ];
   const details: Record<string, unknown> = { oneWorker: drainDetails(one), twoWorkers: drainDetails(two) };
   if (context.options.diagnose) {
@@ -39,11 +46,24 @@ export async function scaleOutBenchmark(context: BenchContext): Promise<Benchmar
     const env = { TEMPORAL_WORKER_MAX_CONCURRENT_ACTIVITIES: String(DIAGNOSTIC_SLOTS) };
     // A few slots drain slowly: a smaller backlog answers the question in reasonable time.
     const few = Math.min(indicators, 500);
-    const oneSlotted = await runDrains(context, 'scale-out-1-worker-slots', 1, { indicators: few, vtLatencyMs: scaleLatencyMs, workers: 1, env });
-    const twoSlotted = await runDrains(context, 'scale-out-2-workers-slots', 1, { indicators: few, vtLatencyMs: scaleLatencyMs, workers: 2, env });
+    const oneSlotted = await runDrains(context, 'scale-out-1-worker-slots', 1, {
+      indicators: few,
+      vtLatencyMs: scaleLatencyMs,
+      workers: 1,
+      env,
+    });
+    const twoSlotted = await runDrains(context, 'scale-out-2-workers-slots', 1, {
+      indicators: few,
+      vtLatencyMs: scaleLatencyMs,
+      workers: 2,
+      env,
+    });
     const a = spreadOf(oneSlotted, (r) => r.rate);
     const b = spreadOf(twoSlotted, (r) => r.rate);
-    const diagnostic = { ...common, setup: `${few} indicators, VT ${scaleLatencyMs} ms, diagnostic: ${DIAGNOSTIC_SLOTS} activity slots per worker` };
+    const diagnostic = {
+      ...common,
+      setup: `${few} indicators, VT ${scaleLatencyMs} ms, diagnostic: ${DIAGNOSTIC_SLOTS} activity slots per worker`,
+    };
     figures.push(
       figure({ ...diagnostic, name: '1 worker indicators/s, few slots', unit: '/s', value: a }),
       figure({ ...diagnostic, name: '2 workers indicators/s, few slots', unit: '/s', value: b }),
@@ -58,7 +78,13 @@ export async function scaleOutBenchmark(context: BenchContext): Promise<Benchmar
       env: { TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: String(indicators) },
     });
     figures.push(
-      figure({ ...common, setup: `${setup}, diagnostic: workflow cache ${indicators}`, name: '1 worker indicators/s, cache for every workflow', unit: '/s', value: spreadOf(cached, (r) => r.rate) }),
+      figure({
+        ...common,
+        setup: `${setup}, diagnostic: workflow cache ${indicators}`,
+        name: '1 worker indicators/s, cache for every workflow',
+        unit: '/s',
+        value: spreadOf(cached, (r) => r.rate),
+      }),
     );
     details.oneWorkerBigCache = drainDetails(cached);
   }

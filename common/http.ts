@@ -73,7 +73,9 @@ export class BodyTooLargeError extends Error {
     readonly seenBytes: number,
     readonly announced: boolean,
   ) {
-    super(`answer larger than ${formatBytes(limitBytes)} (${announced ? 'announced' : 'read at least'} ${formatBytes(seenBytes)}); not read further`);
+    super(
+      `answer larger than ${formatBytes(limitBytes)} (${announced ? 'announced' : 'read at least'} ${formatBytes(seenBytes)}); not read further`,
+    );
     this.name = 'BodyTooLargeError';
   }
 }

@@ -71,7 +71,11 @@ function jsonReplacer(): (key: string, value: unknown) => unknown {
 
 function maskSecrets(secrets: readonly string[]): (line: string) => string {
   // Each secret as it would appear inside a JSON string and as it would appear in a URL.
-  const forms = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).flatMap((s) => [JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]))];
+  const forms = [
+    ...new Set(
+      secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).flatMap((s) => [JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]),
+    ),
+  ];
   if (forms.length === 0) return (line) => line;
   return (line) => forms.reduce((masked, form) => masked.split(form).join('***'), line);
 }

@@ -53,7 +53,13 @@ async function upstreamText(url: string): Promise<string> {
   }
 }
 
-export async function startMetricsServer({ port, host = '0.0.0.0', registry, upstream, log }: MetricsServerOptions): Promise<MetricsServer> {
+export async function startMetricsServer({
+  port,
+  host = '0.0.0.0',
+  registry,
+  upstream,
+  log,
+}: MetricsServerOptions): Promise<MetricsServer> {
   const checks = new Map<string, ReadinessCheck>();
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
@@ -67,7 +73,11 @@ export async function startMetricsServer({ port, host = '0.0.0.0', registry, ups
       void Promise.all([...checks].map(async ([name, check]) => [name, await withTimeout(check)] as const)).then((results) => {
         const failing = Object.fromEntries(results.filter(([, reason]) => reason !== undefined));
         const ready = checks.size > 0 && Object.keys(failing).length === 0;
-        answer(ready ? 200 : 503, 'application/json', `${JSON.stringify({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results.map(([name, reason]) => [name, reason ?? 'ok'])) })}\n`);
+        answer(
+          ready ? 200 : 503,
+          'application/json',
+          `${JSON.stringify({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results.map(([name, reason]) => [name, reason ?? 'ok'])) })}\n`,
+        );
       });
       return;
     }
@@ -82,7 +92,11 @@ export async function startMetricsServer({ port, host = '0.0.0.0', registry, ups
   });
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`CONNECTOR_METRICS_PORT ${port} is already in use (worker and starter on one host need two ports)`) : error);
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`CONNECTOR_METRICS_PORT ${port} is already in use (worker and starter on one host need two ports)`)
+          : error,
+      );
     server.once('error', failed);
     server.listen(port, host, () => {
       server.off('error', failed);

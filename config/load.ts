@@ -14,7 +14,9 @@ export type RawSettings = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -190,13 +192,18 @@ export function loadConfig(role: Role, sources: ConfigSources): Partial<Connecto
       maxCachedWorkflows: temporal!.TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS,
       dataDir: path.resolve(temporal!.CONNECTOR_DATA_DIR),
       clientEnv: Object.fromEntries(
-        Object.entries(settings).filter((entry): entry is [string, string] => entry[0].startsWith('TEMPORAL_') && entry[1] !== undefined && entry[1] !== ''),
+        Object.entries(settings).filter(
+          (entry): entry is [string, string] => entry[0].startsWith('TEMPORAL_') && entry[1] !== undefined && entry[1] !== '',
+        ),
       ),
     },
   };
   if (opencti) {
     config.opencti = { url: opencti.OPENCTI_URL.replace(/\/+$/, ''), token: opencti.OPENCTI_TOKEN, sslVerify: network!.OPENCTI_SSL_VERIFY };
-    if (!network!.OPENCTI_SSL_VERIFY) warnings.push("OPENCTI_SSL_VERIFY is false: OpenCTI's TLS certificate is not checked, so anyone between here and OpenCTI can read the token; prefer NODE_EXTRA_CA_CERTS with your CA");
+    if (!network!.OPENCTI_SSL_VERIFY)
+      warnings.push(
+        "OPENCTI_SSL_VERIFY is false: OpenCTI's TLS certificate is not checked, so anyone between here and OpenCTI can read the token; prefer NODE_EXTRA_CA_CERTS with your CA",
+      );
   }
   if (connector) {
     const scopeWarning = unexpectedScope(connector.CONNECTOR_SCOPE);

@@ -30,7 +30,11 @@ export interface ConnectorProcess {
   tail(): string;
 }
 
-export function startConnector(options: { env: Record<string, string>; logFile: string; notice: (line: string) => void }): ConnectorProcess {
+export function startConnector(options: {
+  env: Record<string, string>;
+  logFile: string;
+  notice: (line: string) => void;
+}): ConnectorProcess {
   const log = createWriteStream(options.logFile, { flags: 'a' });
   log.on('error', () => {}); // a log file that cannot be written must not end the demo
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('app', 'main.ts')], {

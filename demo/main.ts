@@ -13,7 +13,13 @@ import { startOpenCtiEmulator, type OpenCtiEmulator } from '../emulators/opencti
 import { startVirusTotalEmulator, type VirusTotalEmulator } from '../emulators/virustotal';
 import { startConnector, type ConnectorProcess } from './connector';
 import { prepareDataDir } from './data-dir';
-import { connectorEnvironment, DEMO_NOTIFICATION_EMAILS, DEMO_SHARED_OWNERS, DEMO_VIRUSTOTAL_KEY, DEMO_VIRUSTOTAL_USER } from './environment';
+import {
+  connectorEnvironment,
+  DEMO_NOTIFICATION_EMAILS,
+  DEMO_SHARED_OWNERS,
+  DEMO_VIRUSTOTAL_KEY,
+  DEMO_VIRUSTOTAL_USER,
+} from './environment';
 import { holdsExactly, observe, workflowsSettled, type Observation } from './observe';
 import { parseDemoOptions, USAGE, type DemoOptions } from './options';
 import { takenPorts } from './ports';
@@ -85,17 +91,28 @@ async function run(options: DemoOptions, stack: DemoStack, startedAt: number): P
     );
   }
 
-  if (await prepareDataDir(options.dataDir)) step(`Wiped the previous demo run's state in ${shown(options.dataDir)}: every run starts from empty emulators and an empty Temporal database.`);
+  if (await prepareDataDir(options.dataDir))
+    step(
+      `Wiped the previous demo run's state in ${shown(options.dataDir)}: every run starts from empty emulators and an empty Temporal database.`,
+    );
 
   stack.opencti = await startOpenCtiEmulator({ port: options.openCtiPort });
-  stack.vt = await startVirusTotalEmulator({ port: options.virusTotalPort, users: [{ apiKey: DEMO_VIRUSTOTAL_KEY, user: DEMO_VIRUSTOTAL_USER }] });
+  stack.vt = await startVirusTotalEmulator({
+    port: options.virusTotalPort,
+    users: [{ apiKey: DEMO_VIRUSTOTAL_KEY, user: DEMO_VIRUSTOTAL_USER }],
+  });
   const { opencti, vt } = stack;
   step(`OpenCTI emulator:    ${opencti.url}  (token ${opencti.token}, live stream ${opencti.streamId})`);
   step(`VirusTotal emulator: ${vt.url}  (API key ${DEMO_VIRUSTOTAL_KEY})`);
 
   const logFile = path.join(options.dataDir, 'connector.log');
   step(`Starting the connector as \`npm start\` does: embedded Temporal dev server, worker and starter. Its log: ${shown(logFile)}`);
-  const env = connectorEnvironment(processEnvironment(), options, { openCtiUrl: opencti.url, openCtiToken: opencti.token, streamId: opencti.streamId, virusTotalUrl: vt.url });
+  const env = connectorEnvironment(processEnvironment(), options, {
+    openCtiUrl: opencti.url,
+    openCtiToken: opencti.token,
+    streamId: opencti.streamId,
+    virusTotalUrl: vt.url,
+  });
   const connector = startConnector({ env, logFile, notice: (line) => say(`[connector] ${line}`) });
   stack.connector = connector;
   const connectorGone = () => (connector.hasExited() ? `the connector exited; its last output:\n${connector.tail()}` : undefined);
@@ -104,16 +121,27 @@ async function run(options: DemoOptions, stack: DemoStack, startedAt: number): P
   const webUiUrl = await Promise.race([
     connector.webUiUrl,
     new Promise<never>((_, reject) => {
-      startupTimer = setTimeout(() => reject(new DemoFailure(`the connector did not start its Temporal dev server within ${STARTUP_TIMEOUT_MS / 60_000} minutes`)), STARTUP_TIMEOUT_MS);
+      startupTimer = setTimeout(
+        () => reject(new DemoFailure(`the connector did not start its Temporal dev server within ${STARTUP_TIMEOUT_MS / 60_000} minutes`)),
+        STARTUP_TIMEOUT_MS,
+      );
     }),
-  ]).catch((error: unknown) => {
-    throw new DemoFailure(`${(error as Error).message}${connector.tail() ? `; its last output:\n${connector.tail()}` : ''}`);
-  }).finally(() => clearTimeout(startupTimer));
+  ])
+    .catch((error: unknown) => {
+      throw new DemoFailure(`${(error as Error).message}${connector.tail() ? `; its last output:\n${connector.tail()}` : ''}`);
+    })
+    .finally(() => clearTimeout(startupTimer));
   step(`Temporal Web UI: ${workflowListUrl(webUiUrl, NAMESPACE)}`);
 
-  stack.client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${options.temporalPort}` }), namespace: NAMESPACE });
+  stack.client = new Client({
+    connection: await Connection.connect({ address: `127.0.0.1:${options.temporalPort}` }),
+    namespace: NAMESPACE,
+  });
   const client = stack.client;
-  await waitUntil('the connector to open the OpenCTI live stream', () => opencti.connections() > 0, { timeoutMs: STEP_TIMEOUT_MS, abort: connectorGone });
+  await waitUntil('the connector to open the OpenCTI live stream', () => opencti.connections() > 0, {
+    timeoutMs: STEP_TIMEOUT_MS,
+    abort: connectorGone,
+  });
   step(`The connector is reading the live stream (${seconds(startedAt)} after start).`);
 
   const phaseOne = Date.now();
@@ -127,7 +155,9 @@ async function run(options: DemoOptions, stack: DemoStack, startedAt: number): P
     seen: () => holding(vt),
   });
   const before = vt.rulesets();
-  step(`VirusTotal holds ${before.length} rulesets, each e-mailing ${DEMO_NOTIFICATION_EMAILS.join(' and ')} and shared with ${DEMO_SHARED_OWNERS.join(' and ')} (${seconds(phaseOne)}).`);
+  step(
+    `VirusTotal holds ${before.length} rulesets, each e-mailing ${DEMO_NOTIFICATION_EMAILS.join(' and ')} and shared with ${DEMO_SHARED_OWNERS.join(' and ')} (${seconds(phaseOne)}).`,
+  );
 
   const phaseTwo = Date.now();
   playChanges(opencti, played);
@@ -143,7 +173,18 @@ async function run(options: DemoOptions, stack: DemoStack, startedAt: number): P
   step(`VirusTotal and the workflows reflect phase 2 (${seconds(phaseTwo)}).`);
 
   say();
-  process.stdout.write(formatSummary({ elapsedMs: Date.now() - startedAt, openCtiUrl: opencti.url, virusTotalUrl: vt.url, webUiUrl, namespace: NAMESPACE, played, before, now }));
+  process.stdout.write(
+    formatSummary({
+      elapsedMs: Date.now() - startedAt,
+      openCtiUrl: opencti.url,
+      virusTotalUrl: vt.url,
+      webUiUrl,
+      namespace: NAMESPACE,
+      played,
+      before,
+      now,
+    }),
+  );
 
   if (!options.exitAfterSummary) {
     const vtRoot = vt.url.replace(/\/api\/v3$/, '');
@@ -193,7 +234,11 @@ async function main(): Promise<number> {
     const outcome = await Promise.race([running, interrupted]);
     const signal = outcome ?? (options.exitAfterSummary ? undefined : await interrupted);
     say();
-    step(signal ? `${signal}: stopping the connector (SIGTERM) and the emulators.` : 'Stopping (--exit-after-summary): the connector (SIGTERM) and the emulators.');
+    step(
+      signal
+        ? `${signal}: stopping the connector (SIGTERM) and the emulators.`
+        : 'Stopping (--exit-after-summary): the connector (SIGTERM) and the emulators.',
+    );
   } catch (error) {
     code = 1;
     process.stderr.write(`[demo] failed: ${(error as Error).message}\n`);
@@ -203,7 +248,9 @@ async function main(): Promise<number> {
   const connectorCode = await stack.shutdown();
   // After a failure the connector's exit was already part of the story.
   if (code === 0 && connectorCode !== undefined && connectorCode !== 0) {
-    process.stderr.write(`[demo] the connector did not stop cleanly (exit ${connectorCode ?? 'by signal'}); see ${shown(path.join(options.dataDir, 'connector.log'))}\n`);
+    process.stderr.write(
+      `[demo] the connector did not stop cleanly (exit ${connectorCode ?? 'by signal'}); see ${shown(path.join(options.dataDir, 'connector.log'))}\n`,
+    );
     code ||= 1;
   }
   step(code === 0 ? 'Stopped.' : 'Stopped after a failure.');

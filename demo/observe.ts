@@ -28,7 +28,11 @@ async function viewWorkflow(client: Client, internalId: string): Promise<Workflo
     const description = await client.workflow.getHandle(indicatorWorkflowId(internalId)).describe();
     const livehuntStatus = description.typedSearchAttributes.get(STATUS);
     const rulesetId = description.typedSearchAttributes.get(RULESET_ID);
-    return { status: description.status.name, ...(livehuntStatus !== undefined ? { livehuntStatus } : {}), ...(rulesetId ? { rulesetId } : {}) };
+    return {
+      status: description.status.name,
+      ...(livehuntStatus !== undefined ? { livehuntStatus } : {}),
+      ...(rulesetId ? { rulesetId } : {}),
+    };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return undefined;
     throw error;
@@ -36,7 +40,9 @@ async function viewWorkflow(client: Client, internalId: string): Promise<Workflo
 }
 
 export async function observe(vt: VirusTotalEmulator, client: Client, played: PlayedIndicator[]): Promise<Observation> {
-  const views = await Promise.all(played.map(async (indicator) => [indicator.internalId, await viewWorkflow(client, indicator.internalId)] as const));
+  const views = await Promise.all(
+    played.map(async (indicator) => [indicator.internalId, await viewWorkflow(client, indicator.internalId)] as const),
+  );
   return { rulesets: vt.rulesets(), workflows: new Map(views) };
 }
 

@@ -31,7 +31,8 @@ export const USAGE = [
 function port(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65_535) throw new Error(`--${flag} must be a port number from 1 to 65535, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < 1 || value > 65_535)
+    throw new Error(`--${flag} must be a port number from 1 to 65535, got ${JSON.stringify(raw)}`);
   return value;
 }
 

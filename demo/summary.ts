@@ -94,7 +94,9 @@ export function formatSummary(input: SummaryInput): string {
     table(
       input.played.map((indicator) => [
         indicator.name,
-        input.now.workflows.get(indicator.internalId) ? workflowUrl(input.webUiUrl, input.namespace, indicator.internalId) : '(no workflow: the connector only handles YARA indicators)',
+        input.now.workflows.get(indicator.internalId)
+          ? workflowUrl(input.webUiUrl, input.namespace, indicator.internalId)
+          : '(no workflow: the connector only handles YARA indicators)',
       ]),
       '    ',
     ),

@@ -53,5 +53,7 @@ export function indicatorWorkflowId(internalId: string): string {
 
 /** The internal id an indicator workflow id was derived from; undefined for any other id. */
 export function internalIdOfWorkflowId(workflowId: string): string | undefined {
-  return workflowId.startsWith(WORKFLOW_ID_PREFIX) && workflowId.length > WORKFLOW_ID_PREFIX.length ? workflowId.slice(WORKFLOW_ID_PREFIX.length) : undefined;
+  return workflowId.startsWith(WORKFLOW_ID_PREFIX) && workflowId.length > WORKFLOW_ID_PREFIX.length
+    ? workflowId.slice(WORKFLOW_ID_PREFIX.length)
+    : undefined;
 }

@@ -25,7 +25,8 @@ interface Options {
 function integerFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -52,7 +53,10 @@ async function listening<T>(what: string, flag: string, port: number, start: () 
     return await start();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${port} for the ${what} emulator is already in use (is \`npm run demo\` or another \`npm run emulators\` running?); pick another with --${flag}`, { cause: error });
+      throw new Error(
+        `port ${port} for the ${what} emulator is already in use (is \`npm run demo\` or another \`npm run emulators\` running?); pick another with --${flag}`,
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -104,7 +108,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  const opencti = await listening('OpenCTI', 'opencti-port', options.openCtiPort, () => startOpenCtiEmulator({ port: options.openCtiPort }));
+  const opencti = await listening('OpenCTI', 'opencti-port', options.openCtiPort, () =>
+    startOpenCtiEmulator({ port: options.openCtiPort }),
+  );
   let vt: VirusTotalEmulator;
   try {
     vt = await listening('VirusTotal', 'virustotal-port', options.virusTotalPort, () =>

@@ -47,7 +47,11 @@ export class BackPressure {
     const waiting = this.buffered();
     stream.pause();
     this.options.onPause?.();
-    log.warn('too many stream events waiting for Temporal; pausing the stream', { buffered: waiting, maxBuffered, resumeFrom: watermark.resumeFrom() });
+    log.warn('too many stream events waiting for Temporal; pausing the stream', {
+      buffered: waiting,
+      maxBuffered,
+      resumeFrom: watermark.resumeFrom(),
+    });
   }
 
   /** Periodically: resumes a paused stream once deliveries caught up. */

@@ -136,7 +136,10 @@ export class IndicatorDispatcher {
       } catch (error) {
         // The record is small and safe; only an outage stops it. The log line above already holds it.
         if (attempt >= 5 || this.options.permanentRefusal?.(error) !== undefined) {
-          this.options.log.error('could not record the event in the quarantine workflow; the log line above is its only record', { streamId: event.streamId, error: (error as Error).message });
+          this.options.log.error('could not record the event in the quarantine workflow; the log line above is its only record', {
+            streamId: event.streamId,
+            error: (error as Error).message,
+          });
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? defaultDelay)(attempt)));

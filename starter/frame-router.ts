@@ -51,10 +51,13 @@ export class FrameRouter {
         log.debug('frame', { id, event, indicators: meaning.events.map((e) => e.indicator.internalId) });
         if (meaning.skipped) log.warn('part of a frame could not be used', { id, event, reason: meaning.skipped });
         const receivedAt = performance.now();
-        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(() => {
-          ticket.done();
-          metrics.handedToTemporal(meaning.events.length, receivedAt);
-        }, () => undefined);
+        void dispatcher.submit(meaning.events, { onlyIfRunning: meaning.onlyIfRunning }).then(
+          () => {
+            ticket.done();
+            metrics.handedToTemporal(meaning.events.length, receivedAt);
+          },
+          () => undefined,
+        );
         break;
       }
       case 'malformed':
@@ -79,14 +82,21 @@ export class FrameRouter {
     const { position, delivery, metrics, log } = this.options;
     // Without its id there is nothing precise to skip; the stream retries with a growing delay.
     if (!frameId || !isStreamId(frameId)) return;
-    log.error('skipping a live-stream frame too large to read; quarantined, the stream moves on', { id: frameId, lastGoodId, maxBytes: MAX_FRAME_BYTES });
+    log.error('skipping a live-stream frame too large to read; quarantined, the stream moves on', {
+      id: frameId,
+      lastGoodId,
+      maxBytes: MAX_FRAME_BYTES,
+    });
     // Counted as complete at once, like a heartbeat with its id: nothing after it on this
     // connection can complete it, and a frame that large is no dependency frame (those carry a
     // marking or an author, sent ahead of the object).
     position.watermark.heartbeat(frameId);
     metrics.quarantined('frame-too-large');
-    delivery
-      .quarantineFrame(frameId, `frame over ${MAX_FRAME_BYTES} bytes, skipped unread`)
-      .catch((error: unknown) => log.error('could not record the skipped frame in the quarantine workflow; the log line above is its only record', { id: frameId, error: (error as Error).message }));
+    delivery.quarantineFrame(frameId, `frame over ${MAX_FRAME_BYTES} bytes, skipped unread`).catch((error: unknown) =>
+      log.error('could not record the skipped frame in the quarantine workflow; the log line above is its only record', {
+        id: frameId,
+        error: (error as Error).message,
+      }),
+    );
   }
 }

@@ -36,7 +36,10 @@ const envelope = z
   .object({
     data: stixObject,
     origin: z.object({ referer: z.string().optional() }).loose().nullish(),
-    context: z.object({ sources: z.array(z.unknown()).optional() }).loose().nullish(),
+    context: z
+      .object({ sources: z.array(z.unknown()).optional() })
+      .loose()
+      .nullish(),
   })
   .loose();
 
@@ -72,7 +75,14 @@ function isYaraIndicator(object: StixObject): boolean {
  * as they identify a ruleset the Python connector made for the indicator.
  */
 function deletedSnapshot(object: StixObject, internalId: string): IndicatorSnapshot {
-  const snapshot = { internalId, stixId: object.id, name: text(object.name) ?? '', pattern: text(object.pattern) ?? '', detection: false, revoked: false };
+  const snapshot = {
+    internalId,
+    stixId: object.id,
+    name: text(object.name) ?? '',
+    pattern: text(object.pattern) ?? '',
+    detection: false,
+    revoked: false,
+  };
   const bounded = withinLimits(snapshot);
   // Nothing to create from a delete: a pattern too large to carry is simply left out.
   const { patternRefused, ...carried } = bounded;
@@ -102,7 +112,11 @@ function snapshotOf(object: StixObject, internalId: string): IndicatorSnapshot |
 function withinLimits(snapshot: IndicatorSnapshot): IndicatorSnapshot {
   const bytes = utf8Length(snapshot.pattern);
   if (bytes > MAX_RULES_BYTES) {
-    return { ...snapshot, pattern: '', patternRefused: `the pattern is ${bytes} bytes; VirusTotal accepts at most ${MAX_RULES_BYTES} bytes of rules` };
+    return {
+      ...snapshot,
+      pattern: '',
+      patternRefused: `the pattern is ${bytes} bytes; VirusTotal accepts at most ${MAX_RULES_BYTES} bytes of rules`,
+    };
   }
   const fits = (candidate: IndicatorSnapshot) => utf8Length(JSON.stringify(candidate)) <= MAX_EVENT_JSON_BYTES;
   if (fits(snapshot)) return snapshot;

@@ -235,7 +235,11 @@ export class LiveStream {
     });
     this.source = source;
     this.connections++;
-    log.info('connecting to the live stream', { url: `${target.origin}${target.pathname}`, from: position.from, recover: position.recover });
+    log.info('connecting to the live stream', {
+      url: `${target.origin}${target.pathname}`,
+      from: position.from,
+      recover: position.recover,
+    });
     source.addEventListener('error', (error) => {
       if (this.source !== source) return;
       // Reconnection is ours to schedule: the library would resume from the wrong id.
@@ -251,12 +255,15 @@ export class LiveStream {
     const at = frame.frameId ?? `after:${this.lastGoodId ?? ''}`;
     this.oversizedRepeats = at === this.lastOversizedAt ? this.oversizedRepeats + 1 : 0;
     this.lastOversizedAt = at;
-    this.options.log.error(`a live-stream frame is larger than ${formatBytes(maxFrameBytes)}; dropped the connection instead of reading it whole`, {
-      frameId: frame.frameId,
-      lastGoodId: this.lastGoodId,
-      bytesRead: frame.bytesRead,
-      repeats: this.oversizedRepeats,
-    });
+    this.options.log.error(
+      `a live-stream frame is larger than ${formatBytes(maxFrameBytes)}; dropped the connection instead of reading it whole`,
+      {
+        frameId: frame.frameId,
+        lastGoodId: this.lastGoodId,
+        bytesRead: frame.bytesRead,
+        repeats: this.oversizedRepeats,
+      },
+    );
     try {
       this.options.onOversizedFrame?.(this.lastGoodId, frame.frameId);
     } catch (error) {

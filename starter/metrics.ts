@@ -61,17 +61,40 @@ export function createStarterMetrics(registry: Registry): StarterMetrics {
   let savedPosition: string | undefined;
   let savedAt: number | undefined;
 
-  const frames = new Counter({ name: 'livehunt_starter_stream_frames_total', help: 'Live stream frames received, by SSE event name.', labelNames: ['event'] as const, registers });
-  const handed = new Counter({ name: 'livehunt_starter_events_handed_to_temporal_total', help: 'Indicator events accepted by Temporal (signalWithStart or signal).', registers });
+  const frames = new Counter({
+    name: 'livehunt_starter_stream_frames_total',
+    help: 'Live stream frames received, by SSE event name.',
+    labelNames: ['event'] as const,
+    registers,
+  });
+  const handed = new Counter({
+    name: 'livehunt_starter_events_handed_to_temporal_total',
+    help: 'Indicator events accepted by Temporal (signalWithStart or signal).',
+    registers,
+  });
   const latency = new Histogram({
     name: 'livehunt_starter_delivery_latency_seconds',
     help: 'From a frame arriving to Temporal accepting every event it carried (waiting for earlier events of the same indicator and for a delivery slot included).',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  const pauses = new Counter({ name: 'livehunt_starter_stream_pauses_total', help: 'Times the stream was closed because too many events waited for Temporal (CONNECTOR_MAX_BUFFERED_EVENTS).', registers });
-  const reconnections = new Counter({ name: 'livehunt_starter_stream_reconnections_total', help: 'Stream reconnections, by reason: error (EOF, network, 5xx), refused (401/403/410), silent (watchdog).', labelNames: ['reason'] as const, registers });
-  const quarantine = new Counter({ name: 'livehunt_starter_events_quarantined_total', help: 'Events set aside as unusable instead of blocking the stream, by reason.', labelNames: ['reason'] as const, registers });
+  const pauses = new Counter({
+    name: 'livehunt_starter_stream_pauses_total',
+    help: 'Times the stream was closed because too many events waited for Temporal (CONNECTOR_MAX_BUFFERED_EVENTS).',
+    registers,
+  });
+  const reconnections = new Counter({
+    name: 'livehunt_starter_stream_reconnections_total',
+    help: 'Stream reconnections, by reason: error (EOF, network, 5xx), refused (401/403/410), silent (watchdog).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const quarantine = new Counter({
+    name: 'livehunt_starter_events_quarantined_total',
+    help: 'Events set aside as unusable instead of blocking the stream, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   new Gauge({
     name: 'livehunt_starter_stream_lag_seconds',
     help: 'Now minus the time in the stream id up to which Temporal accepted everything: how far behind OpenCTI the connector is (heartbeats keep it small when idle).',

@@ -3,7 +3,16 @@
  * connector alive in OpenCTI and stores its stream position (the connector state).
  */
 import { z } from 'zod';
-import { BodyTooLargeError, createHttpClient, describeFetchError, discardBody, formatBytes, isRedirect, readBodyBounded, type FetchFunction } from '../common/http';
+import {
+  BodyTooLargeError,
+  createHttpClient,
+  describeFetchError,
+  discardBody,
+  formatBytes,
+  isRedirect,
+  readBodyBounded,
+  type FetchFunction,
+} from '../common/http';
 import type { ConnectorSettings, OpenCtiSettings } from '../config/load';
 
 /** What to do about an OpenCTI certificate this process does not trust. */
@@ -21,7 +30,10 @@ export interface ConnectorState {
 const stateShape = z
   .object({
     start_from: z.string().optional(),
-    recover_until: z.union([z.string(), z.literal(false)]).nullable().optional(),
+    recover_until: z
+      .union([z.string(), z.literal(false)])
+      .nullable()
+      .optional(),
     // Older pycti versions
     connectorLastEventId: z.string().optional(),
     connectorStartTime: z.string().optional(),
@@ -46,7 +58,9 @@ export function parseConnectorState(raw: string | null | undefined): ConnectorSt
 
 const graphQlAnswer = z.object({
   data: z.record(z.string(), z.unknown()).nullable().optional(),
-  errors: z.array(z.object({ message: z.string(), extensions: z.object({ code: z.string().optional() }).loose().optional() }).loose()).optional(),
+  errors: z
+    .array(z.object({ message: z.string(), extensions: z.object({ code: z.string().optional() }).loose().optional() }).loose())
+    .optional(),
 });
 
 /** OpenCTI answers a bad token with HTTP 200 and these codes; say which setting to look at. */
@@ -108,7 +122,9 @@ export class OpenCtiApi {
       } catch {
         // still a redirect
       }
-      throw new Error(`OpenCTI GraphQL answered ${response.status}, a redirect to ${target}; not followed, so the token stays with the configured host: check OPENCTI_URL`);
+      throw new Error(
+        `OpenCTI GraphQL answered ${response.status}, a redirect to ${target}; not followed, so the token stays with the configured host: check OPENCTI_URL`,
+      );
     }
     if (!response.ok) {
       await discardBody(response);
@@ -119,7 +135,11 @@ export class OpenCtiApi {
     try {
       text = await readBodyBounded(response, this.maxAnswerBytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) throw new Error(`OpenCTI GraphQL ${error.message} (its answers are at most ${formatBytes(this.maxAnswerBytes)}): check OPENCTI_URL`, { cause: error });
+      if (error instanceof BodyTooLargeError)
+        throw new Error(
+          `OpenCTI GraphQL ${error.message} (its answers are at most ${formatBytes(this.maxAnswerBytes)}): check OPENCTI_URL`,
+          { cause: error },
+        );
       throw error;
     }
     let json: unknown;
@@ -130,7 +150,9 @@ export class OpenCtiApi {
     }
     const answer = graphQlAnswer.parse(json);
     if (answer.errors?.length) {
-      const hint = answer.errors.some((error) => TOKEN_PROBLEMS.has(error.extensions?.code ?? '')) ? ' (check OPENCTI_TOKEN: the connector needs the CONNECTORAPI capability)' : '';
+      const hint = answer.errors.some((error) => TOKEN_PROBLEMS.has(error.extensions?.code ?? ''))
+        ? ' (check OPENCTI_TOKEN: the connector needs the CONNECTORAPI capability)'
+        : '';
       throw new Error(`OpenCTI GraphQL error: ${answer.errors.map((error) => error.message).join('; ')}${hint}`);
     }
     return answer.data ?? {};
@@ -160,7 +182,10 @@ export class OpenCtiApi {
    * the connectors page shows: whether the stream is paused for back-pressure, and how many
    * events wait for Temporal.
    */
-  async ping(state: ConnectorState | undefined, info: ConnectorRunInfo = { buffering: false, queueMessagesSize: 0 }): Promise<string | null | undefined> {
+  async ping(
+    state: ConnectorState | undefined,
+    info: ConnectorRunInfo = { buffering: false, queueMessagesSize: 0 },
+  ): Promise<string | null | undefined> {
     const data = await this.call(PING, {
       id: this.connector.id,
       state: JSON.stringify(state ?? null),

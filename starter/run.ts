@@ -61,16 +61,37 @@ async function retryForever<T>(what: string, log: Logger, body: () => Promise<T>
   }
 }
 
-export async function startStarter({ config, client, log, saveEveryMs = 2_000, pingEveryMs = 30_000, deliveryTimeoutMs = 10_000, refusedRetryMs, signal, metrics = NO_STARTER_METRICS }: StarterOptions): Promise<Starter> {
+export async function startStarter({
+  config,
+  client,
+  log,
+  saveEveryMs = 2_000,
+  pingEveryMs = 30_000,
+  deliveryTimeoutMs = 10_000,
+  refusedRetryMs,
+  signal,
+  metrics = NO_STARTER_METRICS,
+}: StarterOptions): Promise<Starter> {
   // One way out to OpenCTI (proxy, OPENCTI_SSL_VERIFY) for the GraphQL calls and the stream alike.
   const openCtiHttp = createHttpClient({ proxy: config.network.proxy, verifyTls: config.opencti.sslVerify ?? true });
   const api = new OpenCtiApi(config.opencti, config.connector, openCtiHttp.fetch);
   const remote = await retryForever('registering the connector in OpenCTI', log, () => api.register(), signal);
   const remembered = parseConnectorState(remote);
   const initial = remembered ?? firstRunState(config.connector);
-  log.info('connector registered', { connectorId: config.connector.id, startFrom: initial.start_from, recoverUntil: recoverParameter(initial), firstRun: !remembered });
+  log.info('connector registered', {
+    connectorId: config.connector.id,
+    startFrom: initial.start_from,
+    recoverUntil: recoverParameter(initial),
+    firstRun: !remembered,
+  });
 
-  const delivery = new TemporalDelivery({ client, taskQueue: config.temporal.taskQueue, openctiUrl: config.opencti.url, log, timeoutMs: deliveryTimeoutMs });
+  const delivery = new TemporalDelivery({
+    client,
+    taskQueue: config.temporal.taskQueue,
+    openctiUrl: config.opencti.url,
+    log,
+    timeoutMs: deliveryTimeoutMs,
+  });
   const dispatcher = new IndicatorDispatcher({
     deliver: (event, options) => delivery.deliver(event, options),
     permanentRefusal,
@@ -142,7 +163,9 @@ export async function startStarter({ config, client, log, saveEveryMs = 2_000, p
       while (dispatcher.pending() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       dispatcher.stop();
       await position.stop();
-      await position.save(true).catch((error: unknown) => log.warn('could not save the final stream position', { error: (error as Error).message }));
+      await position
+        .save(true)
+        .catch((error: unknown) => log.warn('could not save the final stream position', { error: (error as Error).message }));
       log.info('starter stopped', { position: position.lastSaved(), undelivered: dispatcher.pending() });
     },
   };

@@ -82,7 +82,10 @@ export class SavedPosition {
       this.current.sweep?.abandon();
       this.current = this.openReplay(this.state);
       this.saved = undefined;
-      log.warn('connector state was reset in OpenCTI; replaying the stream', { startFrom: this.state.start_from, recoverUntil: this.state.recover_until });
+      log.warn('connector state was reset in OpenCTI; replaying the stream', {
+        startFrom: this.state.start_from,
+        recoverUntil: this.state.recover_until,
+      });
       this.options.onReset();
       // Stored at once: a crash now must replay from the reset, not from nothing (a first run
       // that would not know how far this connector had got).
@@ -94,7 +97,9 @@ export class SavedPosition {
   saveInBackground(): void {
     if (this.saving) return;
     this.saving = this.save(false)
-      .catch((error: unknown) => this.options.log.warn('could not save the stream position in OpenCTI', { error: (error as Error).message }))
+      .catch((error: unknown) =>
+        this.options.log.warn('could not save the stream position in OpenCTI', { error: (error as Error).message }),
+      )
       .finally(() => (this.saving = undefined));
   }
 

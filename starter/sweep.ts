@@ -122,7 +122,10 @@ export class SnapshotSweep {
         return;
       } catch (error) {
         const delay = (this.options.retryDelayMs ?? ((n: number) => backoffDelay(n, { firstMs: 1_000, maxMs: 30_000 })))(attempt);
-        log.warn('could not list the running indicator workflows after the snapshot; retrying', { error: (error as Error).message, retryInMs: delay });
+        log.warn('could not list the running indicator workflows after the snapshot; retrying', {
+          error: (error as Error).message,
+          retryInMs: delay,
+        });
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }

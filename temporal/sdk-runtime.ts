@@ -61,7 +61,11 @@ export function installSdkRuntime({ log, level, prometheusBindAddress }: SdkRunt
       // Third-party crates under the core only at error: their debug output is not ours to show.
       logging: { filter: { core: TO_SDK[level], other: 'ERROR' }, forward: {} },
       ...(prometheusBindAddress
-        ? { metrics: { prometheus: { bindAddress: prometheusBindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } }
+        ? {
+            metrics: {
+              prometheus: { bindAddress: prometheusBindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+            },
+          }
         : {}),
     },
   });

@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, WORKFLOW_BUNDLE_FILE);
   writeFileSync(file, code);
-  console.log(`[build] workflow bundle: ${path.relative(process.cwd(), file)} (${Math.round(code.length / 1024)} KiB, ${Date.now() - started} ms)`);
+  console.log(
+    `[build] workflow bundle: ${path.relative(process.cwd(), file)} (${Math.round(code.length / 1024)} KiB, ${Date.now() - started} ms)`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -37,7 +37,10 @@ export function requestsPerActivity(config: WorkerConfig): number {
 }
 
 /** The workflow code option of Worker.create, and a log line saying which one it is. */
-function workflowCode(given: WorkflowBundleWithSourceMap | undefined, log: Logger): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+function workflowCode(
+  given: WorkflowBundleWithSourceMap | undefined,
+  log: Logger,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (given) return { workflowBundle: given };
   const source = workflowCodeSource();
   if (source.kind === 'prebuilt') {
@@ -58,7 +61,15 @@ function rulesetHolders(client: Client) {
   };
 }
 
-export async function createWorker({ config, connection, namespace, log, client, workflowBundle, metrics }: WorkerRunOptions): Promise<Worker> {
+export async function createWorker({
+  config,
+  connection,
+  namespace,
+  log,
+  client,
+  workflowBundle,
+  metrics,
+}: WorkerRunOptions): Promise<Worker> {
   await ensureSearchAttributes(connection, namespace, log);
   const budget = config.virusTotal.maxRequestsPerSecond;
   const virusTotal = new VirusTotalClient({
@@ -89,7 +100,9 @@ export async function createWorker({ config, connection, namespace, log, client,
     // activities, and the usual activity makes one request, or two when it also shares the new
     // ruleset with editors, so the budget in requests is divided accordingly.
     maxTaskQueueActivitiesPerSecond:
-      config.virusTotal.maxRequestsPerSecond === undefined ? undefined : config.virusTotal.maxRequestsPerSecond / requestsPerActivity(config),
+      config.virusTotal.maxRequestsPerSecond === undefined
+        ? undefined
+        : config.virusTotal.maxRequestsPerSecond / requestsPerActivity(config),
     shutdownGraceTime: '10 seconds',
   });
 }

@@ -12,7 +12,8 @@ export type Carried = NonNullable<IndicatorWorkflowInput['carried']>;
 
 export function pack(state: IndicatorWorkflowState, queue: IndicatorEvent[], reapplyRequested: boolean): Carried {
   const carried = { ...state, queued: queue.length };
-  const patternIsRules = state.indicator !== undefined && state.ruleset !== undefined && state.indicator.pattern === state.ruleset.content.rules;
+  const patternIsRules =
+    state.indicator !== undefined && state.ruleset !== undefined && state.indicator.pattern === state.ruleset.content.rules;
   if (patternIsRules) carried.indicator = { ...state.indicator!, pattern: '' };
   return { state: carried, queue: [...queue], reapplyRequested, ...(patternIsRules ? { patternIsRules } : {}) };
 }
@@ -20,7 +21,8 @@ export function pack(state: IndicatorWorkflowState, queue: IndicatorEvent[], rea
 export function unpack(carried: Carried | undefined): IndicatorWorkflowState | undefined {
   if (!carried) return undefined;
   const { state } = carried;
-  if (carried.patternIsRules && state.indicator && state.ruleset) state.indicator = { ...state.indicator, pattern: state.ruleset.content.rules };
+  if (carried.patternIsRules && state.indicator && state.ruleset)
+    state.indicator = { ...state.indicator, pattern: state.ruleset.content.rules };
   return state;
 }
 
@@ -30,7 +32,8 @@ const LARGE_RULES_BYTES = 256 * 1024;
 /** The `state` query's answer: with a large pattern, the rules once, and `ruleset.rulesSameAsPattern` says so. */
 export function view(state: IndicatorWorkflowState, queued: number): IndicatorWorkflowState {
   const { indicator, ruleset } = state;
-  const large = indicator !== undefined && indicator.pattern.length > LARGE_RULES_BYTES / 4 && utf8Length(indicator.pattern) > LARGE_RULES_BYTES;
+  const large =
+    indicator !== undefined && indicator.pattern.length > LARGE_RULES_BYTES / 4 && utf8Length(indicator.pattern) > LARGE_RULES_BYTES;
   if (large && ruleset && ruleset.content.rules === indicator.pattern) {
     return { ...state, queued, ruleset: { ...ruleset, content: { ...ruleset.content, rules: '' }, rulesSameAsPattern: true } };
   }

@@ -6,7 +6,15 @@
  * snapshots, so when several are queued only the newest matters: intermediate states are skipped
  * rather than written to VirusTotal and undone again. The steps themselves are the reconciler's.
  */
-import { allHandlersFinished, condition, continueAsNew, patched, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  patched,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { LivehuntActivities, LivehuntSettings } from '../activities/livehunt';
 import { wantsRuleset, type IndicatorEvent } from '../domain/indicator';
 import { pack, unpack, view } from './carry';
@@ -38,7 +46,14 @@ export interface IndicatorWorkflowOptions {
 export async function indicatorWorkflow(input: IndicatorWorkflowInput & IndicatorWorkflowOptions): Promise<IndicatorWorkflowResult> {
   const queue = new EventQueue(input.carried?.queue);
   const reconciler = new IndicatorReconciler(
-    unpack(input.carried) ?? { internalId: input.internalId, status: 'pending', reason: 'waiting for the first event', eventsApplied: 0, eventsSkipped: 0, queued: 0 },
+    unpack(input.carried) ?? {
+      internalId: input.internalId,
+      status: 'pending',
+      reason: 'waiting for the first event',
+      eventsApplied: 0,
+      eventsSkipped: 0,
+      queued: 0,
+    },
   );
   const { state } = reconciler;
   let reapplyRequested = input.carried?.reapplyRequested ?? false;
@@ -80,7 +95,8 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
     const interval = state.ruleset ? (settings ?? (await refreshSettings())).verifyIntervalMs : 0;
     const verifyEvery = interval > 0 ? Math.round(interval * (0.9 + Math.random() * 0.2)) : undefined;
     const wake = () => queue.length > 0 || reapplyRequested;
-    const woken = verifyEvery === undefined ? (await condition(wake), true) : await condition(wake, verifyEvery, { summary: DRIFT_CHECK_TIMER });
+    const woken =
+      verifyEvery === undefined ? (await condition(wake), true) : await condition(wake, verifyEvery, { summary: DRIFT_CHECK_TIMER });
     if (queue.length > 0) {
       await applyNewest();
     } else if (reapplyRequested || !woken) {
@@ -90,7 +106,13 @@ export async function indicatorWorkflow(input: IndicatorWorkflowInput & Indicato
 
     if (reconciler.done() && queue.length === 0 && !reapplyRequested) {
       if (state.status === 'pending') reconciler.publish('inactive', 'no detection: nothing to do');
-      return { internalId: state.internalId, status: state.status, reason: state.reason, lastAppliedStreamId: state.lastAppliedStreamId, lastError: state.lastError };
+      return {
+        internalId: state.internalId,
+        status: state.status,
+        reason: state.reason,
+        lastAppliedStreamId: state.lastAppliedStreamId,
+        lastError: state.lastError,
+      };
     }
 
     const limit = input.continueAsNewAfterEvents;

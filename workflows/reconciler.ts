@@ -29,7 +29,8 @@ const livehunt = proxyActivities<LivehuntActivities>({
 
 /** The failure of a step VirusTotal refused for its rules text (a 400): permanent for this pattern. */
 function rejectedRule(error: unknown): ApplicationFailure | undefined {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === INVALID_RULE) return error.cause;
+  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === INVALID_RULE)
+    return error.cause;
   return undefined;
 }
 
@@ -74,7 +75,12 @@ export class IndicatorReconciler {
   async verify(settings: LivehuntSettings): Promise<void> {
     const { state } = this;
     if (state.indicator && state.status !== 'deleted') {
-      const wanted: IndicatorEvent = { kind: 'upsert', streamId: state.lastAppliedStreamId ?? '0-0', source: 'reapply', indicator: state.indicator };
+      const wanted: IndicatorEvent = {
+        kind: 'upsert',
+        streamId: state.lastAppliedStreamId ?? '0-0',
+        source: 'reapply',
+        indicator: state.indicator,
+      };
       const desired = desiredContent(state.indicator, settings);
       // What the indicator asks for is not what VirusTotal holds (a rejected rule, changed
       // e-mails): go through the normal path again.
@@ -115,7 +121,9 @@ export class IndicatorReconciler {
   private async createRuleset(content: RulesetContent, adopt: boolean, streamId?: string): Promise<void> {
     const { state } = this;
     try {
-      const ensured = await livehunt.ensureRuleset.executeWithOptions({ summary: activitySummary.create(content.name) }, [{ internalId: state.internalId, content, adoptExisting: adopt }]);
+      const ensured = await livehunt.ensureRuleset.executeWithOptions({ summary: activitySummary.create(content.name) }, [
+        { internalId: state.internalId, content, adoptExisting: adopt },
+      ]);
       state.ruleset = { id: ensured.rulesetId, content: ensured.content };
       state.lastError = ensured.shareError ? { message: `editors refused: ${ensured.shareError}`, streamId } : undefined;
       const how = ensured.outcome === 'adopted' ? 'adopted the ruleset the previous connector made' : 'ruleset created';
@@ -132,7 +140,9 @@ export class IndicatorReconciler {
   /** The Python connector's update: delete, create again, share again. */
   private async replaceRuleset(rulesetId: string, desired: RulesetContent, streamId: string): Promise<void> {
     const name = this.state.ruleset?.content.name;
-    await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(rulesetId, name) }, [{ internalId: this.state.internalId, rulesetId }]);
+    await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(rulesetId, name) }, [
+      { internalId: this.state.internalId, rulesetId },
+    ]);
     this.state.ruleset = undefined;
     return this.createRuleset(desired, false, streamId);
   }
@@ -141,7 +151,9 @@ export class IndicatorReconciler {
   private async patchRuleset(rulesetId: string, desired: RulesetContent, streamId: string): Promise<void> {
     const { state } = this;
     try {
-      const outcome = await livehunt.updateRuleset.executeWithOptions({ summary: activitySummary.update(desired.name) }, [{ internalId: state.internalId, rulesetId, content: desired }]);
+      const outcome = await livehunt.updateRuleset.executeWithOptions({ summary: activitySummary.update(desired.name) }, [
+        { internalId: state.internalId, rulesetId, content: desired },
+      ]);
       if (outcome === 'updated') {
         state.ruleset = { id: rulesetId, content: desired };
         state.lastError = undefined;
@@ -162,7 +174,9 @@ export class IndicatorReconciler {
     const { state } = this;
     if (state.ruleset) {
       const { id: rulesetId, content } = state.ruleset;
-      await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(rulesetId, content.name) }, [{ internalId: state.internalId, rulesetId }]);
+      await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(rulesetId, content.name) }, [
+        { internalId: state.internalId, rulesetId },
+      ]);
       state.ruleset = undefined;
     }
     state.lastError = undefined;
@@ -171,7 +185,9 @@ export class IndicatorReconciler {
 
   /** Only an indicator that holds no ruleset here can have one the Python connector made. */
   private async releaseLegacyRuleset(indicator: IndicatorSnapshot): Promise<void> {
-    const released = await livehunt.releaseLegacyRuleset.executeWithOptions({ summary: activitySummary.releaseLegacy(indicator.name) }, [{ internalId: this.state.internalId, name: indicator.name, rules: indicator.pattern }]);
+    const released = await livehunt.releaseLegacyRuleset.executeWithOptions({ summary: activitySummary.releaseLegacy(indicator.name) }, [
+      { internalId: this.state.internalId, name: indicator.name, rules: indicator.pattern },
+    ]);
     if (released === 'deleted') log.info('removed the ruleset the previous connector made', { internalId: this.state.internalId });
   }
 
@@ -187,7 +203,9 @@ export class IndicatorReconciler {
   /** The drift check: the ruleset VirusTotal holds is put back if deleted or edited by hand. */
   private async checkRuleset(rulesetId: string, content: RulesetContent): Promise<void> {
     const { state } = this;
-    const outcome = await livehunt.verifyRuleset.executeWithOptions({ summary: activitySummary.verify(content.name) }, [{ internalId: state.internalId, rulesetId, content }]);
+    const outcome = await livehunt.verifyRuleset.executeWithOptions({ summary: activitySummary.verify(content.name) }, [
+      { internalId: state.internalId, rulesetId, content },
+    ]);
     if (outcome.status === 'missing') {
       log.warn('ruleset was deleted outside the connector; recreating it', { internalId: state.internalId, rulesetId });
       state.ruleset = undefined;

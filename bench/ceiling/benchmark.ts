@@ -15,13 +15,29 @@ import { figure, type BenchmarkResult } from '../support/report';
 import { spread, spreadByName, spreadOf } from '../support/stats';
 import { runCeiling, type CeilingRun } from './run';
 
-async function ceilingRuns(context: BenchContext, label: string, count: number, variant: { devServer?: DevServerVariant; searchAttributes: boolean }): Promise<CeilingRun[]> {
+async function ceilingRuns(
+  context: BenchContext,
+  label: string,
+  count: number,
+  variant: { devServer?: DevServerVariant; searchAttributes: boolean },
+): Promise<CeilingRun[]> {
   const runs: CeilingRun[] = [];
   for (let run = 1; run <= count; run++) {
-    context.log(`  ${label} run ${run}/${count}: ${context.options.indicators} workflows, ${describeDevServer(variant.devServer)}, search attributes ${variant.searchAttributes ? 'on' : 'off'}`);
-    const result = await runCeiling({ runDir: context.runDir(label), indicators: context.options.indicators, keepFiles: context.options.keepFiles, ...variant });
-    const cores = Object.entries(result.cpu.cores).map(([name, value]) => `${name} ${value.toFixed(2)}`).join(', ');
-    context.log(`    ${result.rate.toFixed(1)} workflows/s; signal-with-start ${result.signalsPerSecond.toFixed(0)}/s (p50 ${result.signalWithStartMs.p50} ms); CPU ${cores}, others ${result.cpu.otherCores.toFixed(2)} (cores)`);
+    context.log(
+      `  ${label} run ${run}/${count}: ${context.options.indicators} workflows, ${describeDevServer(variant.devServer)}, search attributes ${variant.searchAttributes ? 'on' : 'off'}`,
+    );
+    const result = await runCeiling({
+      runDir: context.runDir(label),
+      indicators: context.options.indicators,
+      keepFiles: context.options.keepFiles,
+      ...variant,
+    });
+    const cores = Object.entries(result.cpu.cores)
+      .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+      .join(', ');
+    context.log(
+      `    ${result.rate.toFixed(1)} workflows/s; signal-with-start ${result.signalsPerSecond.toFixed(0)}/s (p50 ${result.signalWithStartMs.p50} ms); CPU ${cores}, others ${result.cpu.otherCores.toFixed(2)} (cores)`,
+    );
     runs.push(result);
   }
   return runs;
@@ -56,20 +72,53 @@ export async function ceilingBenchmark(context: BenchContext): Promise<Benchmark
   const common = { benchmark: 'ceiling', persistence: context.persistence };
   const figures = [
     figure({ ...common, name: 'ceiling workflows/s', unit: '/s', value: ceilingRate, setup: `${setup}, no-op activities, no stream` }),
-    figure({ ...common, name: 'connector indicators/s, VT 0 ms', unit: '/s', value: spreadOf(connector, (r) => r.drainRate), setup: `${setup}, first workflow start → last ruleset shared` }),
-    figure({ ...common, name: 'connector share of ceiling', unit: '%', digits: 0, value: share, target: { op: '>=', value: 80, text: '≥ 80 %' }, setup }),
+    figure({
+      ...common,
+      name: 'connector indicators/s, VT 0 ms',
+      unit: '/s',
+      value: spreadOf(connector, (r) => r.drainRate),
+      setup: `${setup}, first workflow start → last ruleset shared`,
+    }),
+    figure({
+      ...common,
+      name: 'connector share of ceiling',
+      unit: '%',
+      digits: 0,
+      value: share,
+      target: { op: '>=', value: 80, text: '≥ 80 %' },
+      setup,
+    }),
   ];
   const details: Record<string, unknown> = { ceiling: ceilingDetails(ceiling), connector: drainDetails(connector) };
   if (diagnose) {
     const variants: Array<{ label: string; name: string; devServer?: DevServerVariant; searchAttributes: boolean }> = [
       { label: 'ceiling-no-search-attributes', name: 'ceiling without the search-attribute upsert', searchAttributes: false },
       { label: 'ceiling-in-memory', name: 'ceiling, in-memory dev server', devServer: { persistence: 'memory' }, searchAttributes: true },
-      { label: 'ceiling-cli-journal', name: 'ceiling, CLI default journal', devServer: { sqlitePragmas: ROLLBACK_JOURNAL }, searchAttributes: true },
-      { label: 'ceiling-no-eager', name: 'ceiling, no eager activities', devServer: { dynamicConfig: NO_EAGER_ACTIVITIES }, searchAttributes: true },
+      {
+        label: 'ceiling-cli-journal',
+        name: 'ceiling, CLI default journal',
+        devServer: { sqlitePragmas: ROLLBACK_JOURNAL },
+        searchAttributes: true,
+      },
+      {
+        label: 'ceiling-no-eager',
+        name: 'ceiling, no eager activities',
+        devServer: { dynamicConfig: NO_EAGER_ACTIVITIES },
+        searchAttributes: true,
+      },
     ];
     for (const variant of variants) {
       const runs = await ceilingRuns(context, variant.label, 1, variant);
-      figures.push(figure({ ...common, persistence: describeDevServer(variant.devServer), name: variant.name, unit: '/s', value: spreadOf(runs, (r) => r.rate), setup: `${setup}, diagnostic` }));
+      figures.push(
+        figure({
+          ...common,
+          persistence: describeDevServer(variant.devServer),
+          name: variant.name,
+          unit: '/s',
+          value: spreadOf(runs, (r) => r.rate),
+          setup: `${setup}, diagnostic`,
+        }),
+      );
       details[variant.label] = ceilingDetails(runs);
     }
     const connectorVariants: Array<{ name: string; devServer: DevServerVariant }> = [
@@ -78,7 +127,16 @@ export async function ceilingBenchmark(context: BenchContext): Promise<Benchmark
     ];
     for (const { name, devServer } of connectorVariants) {
       const runs = await runDrains(context, 'connector-0ms-variant', 1, { indicators, vtLatencyMs: 0, devServer });
-      figures.push(figure({ ...common, persistence: describeDevServer(devServer), name, unit: '/s', value: spreadOf(runs, (r) => r.drainRate), setup: `${setup}, diagnostic` }));
+      figures.push(
+        figure({
+          ...common,
+          persistence: describeDevServer(devServer),
+          name,
+          unit: '/s',
+          value: spreadOf(runs, (r) => r.drainRate),
+          setup: `${setup}, diagnostic`,
+        }),
+      );
       details[`connector ${describeDevServer(devServer)}`] = drainDetails(runs);
     }
   }

@@ -47,7 +47,14 @@ export interface CeilingRun {
 
 export async function runCeiling(options: CeilingOptions): Promise<CeilingRun> {
   const temporal = await startBenchTemporal(options.runDir, options.devServer);
-  const worker = ChildRole.start('ceiling-worker', path.join('bench', 'ceiling', 'worker.ts'), {}, path.join(options.runDir, 'ceiling-worker.log'), [temporal.server.address, TASK_QUEUE, ...(options.activitiesPerSecond ? [String(options.activitiesPerSecond)] : [])], true);
+  const worker = ChildRole.start(
+    'ceiling-worker',
+    path.join('bench', 'ceiling', 'worker.ts'),
+    {},
+    path.join(options.runDir, 'ceiling-worker.log'),
+    [temporal.server.address, TASK_QUEUE, ...(options.activitiesPerSecond ? [String(options.activitiesPerSecond)] : [])],
+    true,
+  );
   let progress: CeilingProgress = { completed: 0, lastCompletedAt: 0 };
   let firstCompletedAt: number | undefined;
   let ready = false;
@@ -89,7 +96,14 @@ export async function runCeiling(options: CeilingOptions): Promise<CeilingRun> {
                 kind: 'upsert',
                 streamId: `${started}-${index}`,
                 source: 'create',
-                indicator: { internalId, stixId: `indicator--${internalId}`, name, pattern: yaraPattern(name, `bench-${name}`), detection: true, revoked: false },
+                indicator: {
+                  internalId,
+                  stixId: `indicator--${internalId}`,
+                  name,
+                  pattern: yaraPattern(name, `bench-${name}`),
+                  detection: true,
+                  revoked: false,
+                },
               },
             ],
           });
@@ -104,14 +118,20 @@ export async function runCeiling(options: CeilingOptions): Promise<CeilingRun> {
       if (progress.completed !== lastCount) {
         lastCount = progress.completed;
         lastMoved = Date.now();
-      } else if (Date.now() - lastMoved > 120_000) throw new Error(`the ceiling stalled at ${progress.completed}/${options.indicators}:\n${worker.tail()}`);
+      } else if (Date.now() - lastMoved > 120_000)
+        throw new Error(`the ceiling stalled at ${progress.completed}/${options.indicators}:\n${worker.tail()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const cpuWindow = cpu.stop();
     const peakRssMb = rss.peaks();
     rss.stop();
     const seconds = (progress.lastCompletedAt - firstSignalAt) / 1000;
-    const timelines = summariseTimelines(await fetchTimelines(temporal.client, sample(ids, 100).map((id) => `livehunt-indicator-${id}`)));
+    const timelines = summariseTimelines(
+      await fetchTimelines(
+        temporal.client,
+        sample(ids, 100).map((id) => `livehunt-indicator-${id}`),
+      ),
+    );
     failed = false;
     return {
       indicators: options.indicators,

@@ -65,7 +65,11 @@ export interface DrainResult {
   firstWarnings: string[];
 }
 
-export async function waitUntil(what: string, probe: () => boolean, options: { everyMs: number; stallMs: number; progress?: () => number }): Promise<void> {
+export async function waitUntil(
+  what: string,
+  probe: () => boolean,
+  options: { everyMs: number; stallMs: number; progress?: () => number },
+): Promise<void> {
   let lastProgress = options.progress?.() ?? 0;
   let lastMoved = Date.now();
   for (;;) {
@@ -107,12 +111,17 @@ export async function drainBacklog(options: DrainOptions): Promise<RunningDrain>
   try {
     const backlog = appendBacklog(pipeline.opencti, 'Bench_Backlog', options.indicators);
     const names = new Set(backlog.map((indicator) => indicator.name));
-    const readyRssMb = Object.fromEntries(Object.entries(pipeline.pids()).flatMap(([name, pid]) => {
-      const memory = memoryOf(pid);
-      return memory && name.startsWith('worker') ? [[name, memory.rssMb]] : [];
-    }));
+    const readyRssMb = Object.fromEntries(
+      Object.entries(pipeline.pids()).flatMap(([name, pid]) => {
+        const memory = memoryOf(pid);
+        return memory && name.startsWith('worker') ? [[name, memory.rssMb]] : [];
+      }),
+    );
     const quiet = await waitForQuiet();
-    if (!quiet.quiet) options.log(`    the machine stayed busy (${quiet.busyCores.toFixed(2)} cores) for ${(quiet.waitedMs / 1000).toFixed(0)} s; measuring anyway`);
+    if (!quiet.quiet)
+      options.log(
+        `    the machine stayed busy (${quiet.busyCores.toFixed(2)} cores) for ${(quiet.waitedMs / 1000).toFixed(0)} s; measuring anyway`,
+      );
     pipeline.startStarter();
     const spawnedAt = pipeline.starterSpawnedAt!;
     const pids = pipeline.pids();
@@ -145,7 +154,12 @@ export async function drainBacklog(options: DrainOptions): Promise<RunningDrain>
     const sharedTimes = backlog.map((indicator) => times.get(indicator.name)?.sharedAt).filter((at): at is number => at !== undefined);
     const lastShared = Math.max(...sharedTimes);
     const span = await startSpan(pipeline.temporal.client);
-    const timelines = summariseTimelines(await fetchTimelines(pipeline.temporal.client, sample(backlog, options.historySample ?? 100).map((i) => i.workflowId)));
+    const timelines = summariseTimelines(
+      await fetchTimelines(
+        pipeline.temporal.client,
+        sample(backlog, options.historySample ?? 100).map((i) => i.workflowId),
+      ),
+    );
     const seconds = (lastShared - spawnedAt) / 1000;
     const drainSeconds = (lastShared - span.firstStartMs) / 1000;
     const activeSeconds = Math.max(0.001, ((summary.lastAnsweredAt ?? lastShared) - (summary.firstAt ?? span.firstStartMs)) / 1000);

@@ -30,7 +30,12 @@ export async function startSpan(client: Client, query?: string): Promise<StartSp
   if (starts.length === 0) return { workflows: 0, firstStartMs: Number.NaN, lastStartMs: Number.NaN, startsPerSecond: Number.NaN };
   const first = Math.min(...starts);
   const last = Math.max(...starts);
-  return { workflows: starts.length, firstStartMs: first, lastStartMs: last, startsPerSecond: last > first ? ((starts.length - 1) * 1000) / (last - first) : Number.NaN };
+  return {
+    workflows: starts.length,
+    firstStartMs: first,
+    lastStartMs: last,
+    startsPerSecond: last > first ? ((starts.length - 1) * 1000) / (last - first) : Number.NaN,
+  };
 }
 
 export interface HistoryTimeline {
@@ -135,7 +140,10 @@ export interface TimelineSummary {
 
 export function summariseTimelines(lines: readonly HistoryTimeline[]): TimelineSummary {
   const p = (pick: (line: HistoryTimeline) => number | undefined, q: number) =>
-    percentile(lines.map(pick).filter((value): value is number => value !== undefined && Number.isFinite(value)), q);
+    percentile(
+      lines.map(pick).filter((value): value is number => value !== undefined && Number.isFinite(value)),
+      q,
+    );
   const step = (pick: (line: HistoryTimeline) => number | undefined) => ({ p50: p(pick, 50), p95: p(pick, 95) });
   return {
     sampled: lines.length,

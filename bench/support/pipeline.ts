@@ -53,7 +53,12 @@ export const NO_EAGER_ACTIVITIES = { 'system.enableActivityEagerExecution': fals
 export function describeDevServer(variant: DevServerVariant = {}): string {
   if ((variant.persistence ?? 'file') === 'memory') return 'in memory';
   const pragmas = variant.sqlitePragmas ?? DEFAULT_SQLITE_PRAGMAS;
-  const journal = Object.keys(pragmas).length === 0 ? 'CLI default journal' : Object.entries(pragmas).map(([key, value]) => `${key}=${value}`).join(', ');
+  const journal =
+    Object.keys(pragmas).length === 0
+      ? 'CLI default journal'
+      : Object.entries(pragmas)
+          .map(([key, value]) => `${key}=${value}`)
+          .join(', ');
   const extras = Object.entries({ ...DEFAULT_DYNAMIC_CONFIG, ...variant.dynamicConfig }).map(([key, value]) => `${key}=${String(value)}`);
   return `SQLite file (${[journal, ...extras].join(', ')})`;
 }
@@ -144,7 +149,13 @@ export class Pipeline {
     for (let i = 0; i < count; i++) {
       const index = this.workers.length + 1;
       const entry = this.options.workerEntry ?? { entry: ROLE_ENTRY.worker, args: [] };
-      const worker = ChildRole.start(`worker${index}`, entry.entry, this.env, path.join(this.options.runDir, `worker${index}.log`), entry.args);
+      const worker = ChildRole.start(
+        `worker${index}`,
+        entry.entry,
+        this.env,
+        path.join(this.options.runDir, `worker${index}.log`),
+        entry.args,
+      );
       this.workers.push(worker);
       started.push(worker);
     }

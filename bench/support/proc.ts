@@ -96,7 +96,10 @@ export class RssSampler {
   private readonly last: Record<string, number> = {};
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pids: Record<string, number>, everyMs = 500) {
+  constructor(
+    private readonly pids: Record<string, number>,
+    everyMs = 500,
+  ) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
     this.sample();

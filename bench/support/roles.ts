@@ -38,11 +38,17 @@ export class ChildRole {
   private readonly exited: Promise<number | null>;
   private hasExited = false;
 
-  private constructor(readonly name: string, readonly child: ChildProcess, readonly logFile: string) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => {
-      this.hasExited = true;
-      resolve(code);
-    }));
+  private constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+    readonly logFile: string,
+  ) {
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.hasExited = true;
+        resolve(code);
+      }),
+    );
     track(child);
   }
 

@@ -23,7 +23,15 @@ import { connectWorker } from '../../temporal/connection';
 import { createWorker } from '../../worker/run';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { bundle: { type: 'string' }, 'max-cached-workflows': { type: 'string' }, 'pace-rps': { type: 'string' }, 'memory-log-ms': { type: 'string' }, 'task-queue-activities-per-second': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      bundle: { type: 'string' },
+      'max-cached-workflows': { type: 'string' },
+      'pace-rps': { type: 'string' },
+      'memory-log-ms': { type: 'string' },
+      'task-queue-activities-per-second': { type: 'string' },
+    },
+  });
   const paceRps = values['pace-rps'];
   if (paceRps !== undefined) {
     const interval = 1000 / Number(paceRps);
@@ -56,7 +64,13 @@ async function main(): Promise<void> {
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
     const timer = setInterval(() => {
       const usage = process.memoryUsage();
-      log.info('memory', { rssMb: mb(usage.rss), heapUsedMb: mb(usage.heapUsed), heapTotalMb: mb(usage.heapTotal), externalMb: mb(usage.external), arrayBuffersMb: mb(usage.arrayBuffers) });
+      log.info('memory', {
+        rssMb: mb(usage.rss),
+        heapUsedMb: mb(usage.heapUsed),
+        heapTotalMb: mb(usage.heapTotal),
+        externalMb: mb(usage.external),
+        arrayBuffersMb: mb(usage.arrayBuffers),
+      });
     }, Number(memoryLogMs));
     timer.unref();
   }

@@ -92,7 +92,10 @@ export function duplicates(vt: VirusTotalEmulator): number {
 
 /** Requests per second over sliding one-second windows (admitted ones only, or all offered): the highest. */
 export function peakRequestsPerSecond(requests: readonly RecordedRequest[], offered = false): number {
-  const times = requests.filter((request) => offered || request.status !== 429).map((request) => request.at).sort((a, b) => a - b);
+  const times = requests
+    .filter((request) => offered || request.status !== 429)
+    .map((request) => request.at)
+    .sort((a, b) => a - b);
   let peak = 0;
   let start = 0;
   for (let end = 0; end < times.length; end++) {

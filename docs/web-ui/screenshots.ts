@@ -22,7 +22,10 @@ async function main(): Promise<void> {
     await page.goto(`${server.uiUrl}/namespaces/default/workflows`);
     await waitForTexts(page, [scene.live.workflowId]);
     await showIndicatorColumns(page, ['Run ID', 'Type', 'End']);
-    await waitForTexts(page, scene.all.map((indicator) => indicator.name));
+    await waitForTexts(
+      page,
+      scene.all.map((indicator) => indicator.name),
+    );
     await page.setViewportSize({ width: 1760, height: 560 });
     await page.screenshot({ path: path.join(OUT, 'workflow-list.png') });
     await page.setViewportSize({ width: 1400, height: 760 });

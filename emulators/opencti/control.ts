@@ -54,7 +54,8 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, u
   const method = req.method ?? 'GET';
   try {
     const indicatorMatch = /^\/indicators\/([^/]+)$/.exec(path);
-    const indicatorId = indicatorMatch?.[1] !== undefined && indicatorMatch[1] !== 'bulk' ? decodeURIComponent(indicatorMatch[1]) : undefined;
+    const indicatorId =
+      indicatorMatch?.[1] !== undefined && indicatorMatch[1] !== 'bulk' ? decodeURIComponent(indicatorMatch[1]) : undefined;
     const resetMatch = /^\/connectors\/([^/]+)\/reset$/.exec(path);
 
     if (method === 'POST' && path === '/indicators') {
@@ -62,7 +63,11 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, u
     }
     if (method === 'POST' && path === '/indicators/bulk') {
       const specs = await jsonBody(req, z.array(specSchema));
-      return sendJson(res, 201, specs.map((spec) => emulator.createIndicator(spec)));
+      return sendJson(
+        res,
+        201,
+        specs.map((spec) => emulator.createIndicator(spec)),
+      );
     }
     if (indicatorId !== undefined && method === 'GET') {
       const stix = emulator.indicator(indicatorId);

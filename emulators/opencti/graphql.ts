@@ -41,9 +41,13 @@ export interface GraphqlDeps {
 }
 
 const authRequired = () =>
-  new GraphQLError('You must be logged in to do this.', { extensions: { code: 'AUTH_REQUIRED', data: { http_status: 401, genre: 'TECHNICAL' } } });
+  new GraphQLError('You must be logged in to do this.', {
+    extensions: { code: 'AUTH_REQUIRED', data: { http_status: 401, genre: 'TECHNICAL' } },
+  });
 const forbidden = () =>
-  new GraphQLError('You are not allowed to do this.', { extensions: { code: 'FORBIDDEN_ACCESS', data: { http_status: 403, genre: 'TECHNICAL' } } });
+  new GraphQLError('You are not allowed to do this.', {
+    extensions: { code: 'FORBIDDEN_ACCESS', data: { http_status: 403, genre: 'TECHNICAL' } },
+  });
 const functionalError = (message: string, data: Record<string, unknown> = {}) =>
   new GraphQLError(message, { extensions: { code: 'FUNCTIONAL_ERROR', data: { http_status: 500, genre: 'BUSINESS', ...data } } });
 const badUserInput = (message: string) =>
@@ -148,7 +152,15 @@ export class GraphqlEndpoint {
         const { id } = parseArgs(idArgs, 'streamCollection', args);
         const c = deps.collection;
         if (id !== c.id) return null;
-        return { id: c.id, name: c.name, description: c.description, filters: c.filters, stream_live: c.live, stream_public: false, authorized_members: [] };
+        return {
+          id: c.id,
+          name: c.name,
+          description: c.description,
+          filters: c.filters,
+          stream_live: c.live,
+          stream_public: false,
+          authorized_members: [],
+        };
       },
       registerConnector: (args: unknown) => {
         const { input } = parseArgs(registerArgs, 'registerConnector', args);
@@ -170,7 +182,9 @@ export class GraphqlEndpoint {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') {
-      return sendJson(res, 405, { errors: [{ message: 'The emulator serves GraphQL over POST only', extensions: { code: 'BAD_REQUEST' } }] });
+      return sendJson(res, 405, {
+        errors: [{ message: 'The emulator serves GraphQL over POST only', extensions: { code: 'BAD_REQUEST' } }],
+      });
     }
     let body: unknown;
     try {
@@ -188,7 +202,12 @@ export class GraphqlEndpoint {
     sendJson(res, 200, await this.execute(query, variables ?? {}, operationName ?? undefined, bearerToken(req)));
   }
 
-  async execute(query: string, variables: Record<string, unknown>, operationName: string | undefined, token: string | undefined): Promise<Record<string, unknown>> {
+  async execute(
+    query: string,
+    variables: Record<string, unknown>,
+    operationName: string | undefined,
+    token: string | undefined,
+  ): Promise<Record<string, unknown>> {
     let document;
     try {
       document = parse(query);
@@ -237,7 +256,15 @@ export class GraphqlEndpoint {
       // populated objects keep it happy.
       config: {
         connection: { host: 'localhost', vhost: '/', use_ssl: false, port: 5672, user: 'guest', pass: 'guest' },
-        s3: { endpoint: 'localhost', port: 9000, use_ssl: false, bucket_name: 'opencti-bucket', bucket_region: 'us-east-1', access_key: 'emulator', secret_key: 'emulator' },
+        s3: {
+          endpoint: 'localhost',
+          port: 9000,
+          use_ssl: false,
+          bucket_name: 'opencti-bucket',
+          bucket_region: 'us-east-1',
+          access_key: 'emulator',
+          secret_key: 'emulator',
+        },
         listen: `listen_${record.id}`,
         listen_routing: `listen_routing_${record.id}`,
         listen_exchange: 'amqp.connector.exchange',

@@ -152,7 +152,8 @@ export class KnowledgeBase {
     let stix!: StixObject;
     const entry = this.log.append((_id, position) => {
       const at = isoDateOfMs(position.ms);
-      stix = type === 'malware' ? buildMalware(internalId, name, { createdAt: at }) : buildOrganization(internalId, name, { createdAt: at });
+      stix =
+        type === 'malware' ? buildMalware(internalId, name, { createdAt: at }) : buildOrganization(internalId, name, { createdAt: at });
       return this.record('create', stix, createMessage(stix));
     });
     this.objects.set(internalId, { kind: 'other', stix });

@@ -13,14 +13,7 @@ import { bearerToken, headerValue, sendEmptyStatus, sendJson } from './http';
 import { uuidV4 } from './ids';
 import { octiExtension, StixObject } from './indicators';
 import type { KnowledgeBase } from './knowledge';
-import {
-  comparePositions,
-  formatPosition,
-  isoDateOfMs,
-  parsePosition,
-  parseStreamParameter,
-  StreamPosition,
-} from './stream-position';
+import { comparePositions, formatPosition, isoDateOfMs, parsePosition, parseStreamParameter, StreamPosition } from './stream-position';
 
 export const REASON_NOT_AUTHENTICATED = 'You are not authenticated, please check your credentials';
 export const REASON_NOT_AUTHORIZED = 'You are not authorized, please check your credentials';
@@ -351,9 +344,10 @@ export class StreamHub {
       return sendEmptyStatus(res, 500, `Error in stream ${id}: ${INVALID_ID_MESSAGE}`);
     }
     const delay = Number.parseInt(query.get('delay') || headerValue(req, 'event-delay') || '0', 10);
-    const snapshot = recovering && start?.dateMs !== undefined && recover?.dateMs !== undefined
-      ? this.options.knowledge.snapshot(start.dateMs, recover.dateMs)
-      : [];
+    const snapshot =
+      recovering && start?.dateMs !== undefined && recover?.dateMs !== undefined
+        ? this.options.knowledge.snapshot(start.dateMs, recover.dateMs)
+        : [];
     const connection = new StreamConnection(res, this, {
       // No start point: only events appended from now on (the reserved idle id guarantees it).
       cursor: tailFrom?.position ?? this.options.log.idlePosition(),

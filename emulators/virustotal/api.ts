@@ -5,14 +5,7 @@ import { randomInt } from 'node:crypto';
 import { ApiError, forbidden } from './errors';
 import type { Answer } from './faults';
 import { fingerprint, matchesFilter, pageByOffset, pageRulesets, parseFilter, parseLimit, parseOrder } from './filter';
-import {
-  collection,
-  emptyOk,
-  json,
-  parseRelationshipsParam,
-  rulesetObject,
-  rulesetPath,
-} from './serialize';
+import { collection, emptyOk, json, parseRelationshipsParam, rulesetObject, rulesetPath } from './serialize';
 import type { Caller, RulesetStore } from './store';
 import type { UserDirectory } from './users';
 import { parseCreateBody, parseEditorsBody, parseOwnerBody, parsePatchBody, type RulesValidator } from './validation';
@@ -53,7 +46,12 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Answer {
       throw new ApiError(404, 'NotFoundError', 'User not found');
     }
     return json(200, {
-      data: { type: 'user', id: req.caller.user, links: { self: `${req.base}/users/${encodeURIComponent(req.caller.user)}` }, attributes: { privileges: { intelligence: { granted: req.caller.hunting } } } },
+      data: {
+        type: 'user',
+        id: req.caller.user,
+        links: { self: `${req.base}/users/${encodeURIComponent(req.caller.user)}` },
+        attributes: { privileges: { intelligence: { granted: req.caller.hunting } } },
+      },
     });
   }
 
@@ -105,7 +103,10 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Answer {
   if (rel === 'owner' && relName === undefined) {
     if (req.method !== 'GET') throw methodNotAllowed(req.method, req.path);
     const r = ctx.store.find(id, req.caller);
-    return json(200, { data: relatedObject({ type: 'user', id: r.owner }, req.base), links: { self: `${req.base}${rulesetPath(id)}/owner` } });
+    return json(200, {
+      data: relatedObject({ type: 'user', id: r.owner }, req.base),
+      links: { self: `${req.base}${rulesetPath(id)}/owner` },
+    });
   }
   if (rel !== 'relationships' || rest.length > 0) throw notFoundPath(req.path);
   if (relName === 'editors' && relId === undefined) {
@@ -221,7 +222,12 @@ function listEditors(ctx: ApiContext, req: ApiRequest, id: string, shape: 'descr
  */
 function relatedObject(descriptor: { type: string; id: string }, base: string): Record<string, unknown> {
   const collectionName = descriptor.type === 'group' ? 'groups' : 'users';
-  return { type: descriptor.type, id: descriptor.id, links: { self: `${base}/${collectionName}/${encodeURIComponent(descriptor.id)}` }, attributes: {} };
+  return {
+    type: descriptor.type,
+    id: descriptor.id,
+    links: { self: `${base}/${collectionName}/${encodeURIComponent(descriptor.id)}` },
+    attributes: {},
+  };
 }
 
 /** The new owner must be a known user sharing a group with the current owner (when it has groups). */

@@ -25,8 +25,14 @@ const faultSchema = z.object({
   // Over HTTP a path is always a prefix; RegExp matching is for in-process callers.
   path: z.string().optional(),
   status: z.union([
-    z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504),
-    z.literal(400), z.literal(401), z.literal(403),
+    z.literal(429),
+    z.literal(500),
+    z.literal(502),
+    z.literal(503),
+    z.literal(504),
+    z.literal(400),
+    z.literal(401),
+    z.literal(403),
   ]),
   code: z.string().optional(),
   message: z.string().optional(),

@@ -18,9 +18,8 @@ export function errorBody(code: string, message: string): string {
 
 export const badRequest = (message: string): ApiError => new ApiError(400, 'BadRequestError', message);
 export const invalidArgument = (message: string): ApiError => new ApiError(400, 'InvalidArgumentError', message);
-export const forbidden = (
-  message = 'You are not authorized to perform the requested operation',
-): ApiError => new ApiError(403, 'ForbiddenError', message);
+export const forbidden = (message = 'You are not authorized to perform the requested operation'): ApiError =>
+  new ApiError(403, 'ForbiddenError', message);
 // VT's generic not-found text; used both for unknown ids and for rulesets the caller may not see,
 // so that a caller cannot probe for the existence of other users' rulesets.
 export const notFound = (id: string): ApiError => new ApiError(404, 'NotFoundError', `Resource "${id}" not found`);

@@ -12,10 +12,7 @@ export const DEFAULT_PAGE_SIZE = 10;
 // ---------------------------------------------------------------------------------------------
 // filter
 
-type Term =
-  | { key: 'enabled'; value: boolean }
-  | { key: 'name' | 'rules'; words: string[] }
-  | { key: 'tag'; value: string };
+type Term = { key: 'enabled'; value: boolean } | { key: 'name' | 'rules'; words: string[] } | { key: 'tag'; value: string };
 
 /** Words are runs of letters and digits, compared case-insensitively. */
 export function words(text: string): string[] {
@@ -155,21 +152,12 @@ export interface Page<T> {
  * created or deleted between two pages neither shift nor repeat the others (like the
  * datastore cursors VT hands out, unlike an offset).
  */
-export function pageRulesets(
-  entries: Entry[],
-  order: Order,
-  limit: number,
-  cursor: string | undefined,
-  fp: string,
-): Page<Entry> {
+export function pageRulesets(entries: Entry[], order: Order, limit: number, cursor: string | undefined, fp: string): Page<Entry> {
   let sorted = [...entries].sort((a, b) => compareKeys(sortKey(a, order), sortKey(b, order), order));
   if (cursor !== undefined) {
     const k = decodeCursor(cursor, fp).k;
     const valid =
-      Array.isArray(k) &&
-      k.length === 2 &&
-      typeof k[0] === (order.field === 'name' ? 'string' : 'number') &&
-      typeof k[1] === 'number';
+      Array.isArray(k) && k.length === 2 && typeof k[0] === (order.field === 'name' ? 'string' : 'number') && typeof k[1] === 'number';
     if (!valid) throw invalidArgument(`Invalid cursor "${cursor}"`);
     const after = k as SortKey;
     sorted = sorted.filter((e) => compareKeys(sortKey(e, order), after, order) > 0);

@@ -87,9 +87,7 @@ export async function startVirusTotalEmulator(opts: VirusTotalEmulatorOptions = 
       }),
   };
 
-  const server = createServer(
-    createRequestListener(state, createControlHandler(emulator), timers, () => `${urlHost(host)}:${port}`),
-  );
+  const server = createServer(createRequestListener(state, createControlHandler(emulator), timers, () => `${urlHost(host)}:${port}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => {

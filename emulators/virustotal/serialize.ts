@@ -35,8 +35,7 @@ export function rulesetAttributes(r: StoredRuleset): Record<string, unknown> {
   };
 }
 
-const descriptors = (r: StoredRuleset): Array<{ type: string; id: string }> =>
-  r.editors.map((e) => ({ type: e.type, id: e.id }));
+const descriptors = (r: StoredRuleset): Array<{ type: string; id: string }> => r.editors.map((e) => ({ type: e.type, id: e.id }));
 
 /** `?relationships=editors,owner` embeds descriptors, as VT does for any object. */
 function relationships(r: StoredRuleset, base: string, wanted: string[]): Record<string, unknown> | undefined {
@@ -99,5 +98,10 @@ export function collection(
 }
 
 export function parseRelationshipsParam(raw: string | null): string[] {
-  return raw === null ? [] : raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return raw === null
+    ? []
+    : raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
 }

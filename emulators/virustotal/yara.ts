@@ -30,16 +30,48 @@ class CompileError extends Error {
 
 // Modules a condition may reference with `module.field`; using one without `import` is a
 // compile error in YARA (`vt` is VirusTotal's Livehunt module).
-const MODULES = new Set([
-  'pe', 'elf', 'math', 'hash', 'dotnet', 'magic', 'cuckoo', 'lnk', 'macho', 'string', 'time', 'console', 'vt',
-]);
+const MODULES = new Set(['pe', 'elf', 'math', 'hash', 'dotnet', 'magic', 'cuckoo', 'lnk', 'macho', 'string', 'time', 'console', 'vt']);
 
 // Keywords that cannot name a rule.
 const RESERVED = new Set([
-  'all', 'and', 'any', 'ascii', 'at', 'base64', 'base64wide', 'condition', 'contains', 'endswith', 'entrypoint',
-  'false', 'filesize', 'for', 'fullword', 'global', 'import', 'icontains', 'iendswith', 'iequals', 'in',
-  'include', 'istartswith', 'matches', 'meta', 'nocase', 'none', 'not', 'of', 'or', 'private', 'rule',
-  'startswith', 'strings', 'them', 'true', 'wide', 'xor',
+  'all',
+  'and',
+  'any',
+  'ascii',
+  'at',
+  'base64',
+  'base64wide',
+  'condition',
+  'contains',
+  'endswith',
+  'entrypoint',
+  'false',
+  'filesize',
+  'for',
+  'fullword',
+  'global',
+  'import',
+  'icontains',
+  'iendswith',
+  'iequals',
+  'in',
+  'include',
+  'istartswith',
+  'matches',
+  'meta',
+  'nocase',
+  'none',
+  'not',
+  'of',
+  'or',
+  'private',
+  'rule',
+  'startswith',
+  'strings',
+  'them',
+  'true',
+  'wide',
+  'xor',
 ]);
 
 const IDENT_START = /[A-Za-z_]/;

@@ -66,7 +66,10 @@ for (const [line, { venv, version }] of Object.entries(PYCTI_LINES)) {
           const registered = first.of('registered')[0]!;
           assert.match(registered['pycti'], version);
           assert.equal(registered['state'], null, 'first run: no state');
-          assert.deepEqual(opencti.connectors().map((c) => [c.id, c.type, c.scope]), [[connectorId, 'STREAM', ['yara']]]);
+          assert.deepEqual(
+            opencti.connectors().map((c) => [c.id, c.type, c.scope]),
+            [[connectorId, 'STREAM', ['yara']]],
+          );
           await first.waitFor('the snapshot', () => first.of('event').length >= 2);
           const updated = opencti.updateIndicator(a.internalId, { score: 90 });
           const b = opencti.createIndicator({ name: 'Created_Live', pattern: rule('Created_Live') });
@@ -76,24 +79,34 @@ for (const [line, { venv, version }] of Object.entries(PYCTI_LINES)) {
           await first.finished();
 
           const events = first.of('event').map(summary);
-          assert.deepEqual(events, [
-            ['create', 'marking-definition', events[0]![2], 'init-dependencies'],
-            ['create', 'indicator', a.internalId, 'init-create'],
-            ['update', 'indicator', a.internalId, null],
-            ['create', 'indicator', b.internalId, null],
-            ['create', 'indicator', c.internalId, null],
-            ['delete', 'indicator', b.internalId, null],
-            ['merge', 'indicator', a.internalId, null],
-          ], 'the marking is sent once on this connection, not again before B and C');
+          assert.deepEqual(
+            events,
+            [
+              ['create', 'marking-definition', events[0]![2], 'init-dependencies'],
+              ['create', 'indicator', a.internalId, 'init-create'],
+              ['update', 'indicator', a.internalId, null],
+              ['create', 'indicator', b.internalId, null],
+              ['create', 'indicator', c.internalId, null],
+              ['delete', 'indicator', b.internalId, null],
+              ['merge', 'indicator', a.internalId, null],
+            ],
+            'the marking is sent once on this connection, not again before B and C',
+          );
           assert.equal(first.of('event')[0]!['stix_id'], TLP_GREEN_ID);
           assert.deepEqual(first.of('event')[6]!['sources'], [c.internalId]);
           assert.deepEqual(
-            first.of('event').slice(2).map((e) => e['id']),
+            first
+              .of('event')
+              .slice(2)
+              .map((e) => e['id']),
             [updated, b.eventId, c.eventId, deleted, merged],
           );
 
           const saved = first.of('saved')[0]!['state'];
-          assert.ok(compareIds(saved['start_from'], merged) >= 0, `saved position ${saved['start_from']} is at or past the merge ${merged}`);
+          assert.ok(
+            compareIds(saved['start_from'], merged) >= 0,
+            `saved position ${saved['start_from']} is at or past the merge ${merged}`,
+          );
           assert.deepEqual(JSON.parse(opencti.connectorState(connectorId) ?? 'null'), saved, 'stored through pingConnector');
           assert.ok((opencti.connectors()[0]?.pings ?? 0) >= 1);
         } finally {
@@ -108,12 +121,20 @@ for (const [line, { venv, version }] of Object.entries(PYCTI_LINES)) {
           const registered = second.of('registered')[0]!;
           assert.deepEqual(registered['state'], first.of('saved')[0]!['state'], 'registration returned the saved state');
           const events = second.of('event').map(summary);
-          assert.deepEqual(events, [
-            ['create', 'marking-definition', events[0]![2], 'init-dependencies'],
-            ['create', 'indicator', d.internalId, null],
-          ], 'nothing from the first run is replayed; a new connection gets the marking again');
+          assert.deepEqual(
+            events,
+            [
+              ['create', 'marking-definition', events[0]![2], 'init-dependencies'],
+              ['create', 'indicator', d.internalId, null],
+            ],
+            'nothing from the first run is replayed; a new connection gets the marking again',
+          );
           assert.equal(second.of('event')[0]!['stix_id'], TLP_GREEN_ID);
-          assert.deepEqual(second.of('event').map((e) => e['id']), [d.eventId, d.eventId], 'the marking shares the id of the object that needs it');
+          assert.deepEqual(
+            second.of('event').map((e) => e['id']),
+            [d.eventId, d.eventId],
+            'the marking shares the id of the object that needs it',
+          );
         } finally {
           await second.kill();
         }

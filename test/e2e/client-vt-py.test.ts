@@ -32,7 +32,10 @@ test('vt-py drives the Livehunt API of the emulator end to end', async (t) => {
     assert.deepEqual(step('listed')['names'], ['vtpy_0', 'vtpy_1', 'vtpy_2', 'vtpy_3', 'vtpy_4'], 'the filter left "unrelated" out');
     const listings = vt.requests().filter((r) => r.method === 'GET' && r.path === '/intelligence/hunting_rulesets');
     assert.equal(listings.length, 3, 'five rulesets in pages of two');
-    assert.ok(listings.slice(1).every((r) => typeof r.query['cursor'] === 'string'), 'later pages asked with the cursor');
+    assert.ok(
+      listings.slice(1).every((r) => typeof r.query['cursor'] === 'string'),
+      'later pages asked with the cursor',
+    );
 
     const patched = step('patched');
     assert.equal(patched['id'], created[0]!['id']);
@@ -40,17 +43,33 @@ test('vt-py drives the Livehunt API of the emulator end to end', async (t) => {
     assert.match(patched['rules'], /vtpy_patched/);
     assert.equal(patched['name'], 'vtpy_0', 'PATCH keeps what was not sent');
     const patch = vt.requests().find((r) => r.method === 'PATCH');
-    assert.deepEqual(Object.keys((patch?.body as any)?.data?.attributes ?? {}).sort(), ['enabled', 'rules'], 'vt-py sends only what changed');
+    assert.deepEqual(
+      Object.keys((patch?.body as any)?.data?.attributes ?? {}).sort(),
+      ['enabled', 'rules'],
+      'vt-py sends only what changed',
+    );
 
-    assert.deepEqual(step('editors')['editors'], [{ type: 'user', id: 'analyst' }, { type: 'group', id: 'soc_team' }]);
+    assert.deepEqual(step('editors')['editors'], [
+      { type: 'user', id: 'analyst' },
+      { type: 'group', id: 'soc_team' },
+    ]);
     assert.deepEqual([step('owner')['type'], step('owner')['id']], ['user', 'hunter']);
     assert.equal(step('deleted')['after']['code'], 'NotFoundError');
-    assert.deepEqual(vt.rulesets().map((r) => r.name).sort(), ['unrelated', 'vtpy_1', 'vtpy_2', 'vtpy_3', 'vtpy_4']);
+    assert.deepEqual(
+      vt
+        .rulesets()
+        .map((r) => r.name)
+        .sort(),
+      ['unrelated', 'vtpy_1', 'vtpy_2', 'vtpy_3', 'vtpy_4'],
+    );
 
     const invalid = step('invalid')['error'];
     assert.match(invalid['code'], /^(BadRequestError|InvalidArgumentError)$/);
     assert.ok(String(invalid['message']).length > 0, 'the 400 carries the reason');
-    assert.equal(vt.rulesets().some((r) => r.name === 'broken'), false);
+    assert.equal(
+      vt.rulesets().some((r) => r.name === 'broken'),
+      false,
+    );
 
     assert.equal(step('unauthorized')['error']['code'], 'WrongCredentialsError');
   } finally {

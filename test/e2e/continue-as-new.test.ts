@@ -31,7 +31,12 @@ after(async () => {
 });
 
 function event(internalId: string, streamId: string, name: string, body: string, detection = true): IndicatorEvent {
-  return { kind: 'upsert', streamId, source: 'update', indicator: { internalId, stixId: `indicator--${streamId}`, name, pattern: rule(name, body), detection, revoked: false } };
+  return {
+    kind: 'upsert',
+    streamId,
+    source: 'update',
+    indicator: { internalId, stixId: `indicator--${streamId}`, name, pattern: rule(name, body), detection, revoked: false },
+  };
 }
 
 /** Starts an indicator's workflow with its first event, as the starter does. */
@@ -74,13 +79,18 @@ test('continues as new after the threshold, carrying its state; histories replay
   assert.notEqual(current.runId, firstRun.signaledRunId, 'a new run');
   const firstHistory = await stack.client.workflow.getHandle(workflowId, firstRun.signaledRunId).fetchHistory();
   const types = (firstHistory.events ?? []).map((e) => e.eventType);
-  assert.ok(types.includes(temporal_api.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW), `the first run ended by continuing as new (${types.join(',')})`);
+  assert.ok(
+    types.includes(temporal_api.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW),
+    `the first run ended by continuing as new (${types.join(',')})`,
+  );
 
   // A second indicator taken through delete, to record a finished history as well.
   const other = '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
   await startWith(event(other, '200-0', 'Short_Lived', 'true'));
   await stack.applied(other, '200-0');
-  await stack.handle(other).signal(indicatorEventSignal, { ...event(other, '201-0', 'Short_Lived', 'true'), kind: 'delete', source: 'delete' });
+  await stack
+    .handle(other)
+    .signal(indicatorEventSignal, { ...event(other, '201-0', 'Short_Lived', 'true'), kind: 'delete', source: 'delete' });
   await waitFor('the second workflow to finish', async () => (await stack.handle(other).describe()).status.name === 'COMPLETED');
 
   // A third created without detection: the version-checked step that looks for a ruleset the
@@ -99,7 +109,13 @@ test('continues as new after the threshold, carrying its state; histories replay
   // Recorded under the workflow version's name: the older recordings stay, as the runs an earlier
   // version started, which must keep replaying too.
   const version = 'release-legacy-rulesets';
-  if (record) saveHistories(histories, ['continued-as-new-first-run', 'continued-as-new-last-run', 'created-then-deleted', 'detection-false'].map((name) => `${name}.${version}`));
+  if (record)
+    saveHistories(
+      histories,
+      ['continued-as-new-first-run', 'continued-as-new-last-run', 'created-then-deleted', 'detection-false'].map(
+        (name) => `${name}.${version}`,
+      ),
+    );
 });
 
 test('patterns near VirusTotal’s 1 MiB limit: the next run carries the rules once, and the state query answers', async () => {
@@ -107,7 +123,10 @@ test('patterns near VirusTotal’s 1 MiB limit: the next run carries the rules o
   // Each about 1 MB, half of it quotes that JSON escapes: 1.5 MB as stored, so two copies in one
   // payload would be over Temporal's 2 MiB limit.
   const big = (tag: string) => `${rule('Near_Limit', `filesize < ${tag}`)}\n/* ${'p"'.repeat(500_000)} */`;
-  const first = { ...event(internalId, '400-0', 'Near_Limit', 'true'), indicator: { ...event(internalId, '400-0', 'Near_Limit', 'true').indicator, pattern: big('1KB') } };
+  const first = {
+    ...event(internalId, '400-0', 'Near_Limit', 'true'),
+    indicator: { ...event(internalId, '400-0', 'Near_Limit', 'true').indicator, pattern: big('1KB') },
+  };
   const run = await stack.client.workflow.signalWithStart(INDICATOR_WORKFLOW_TYPE, {
     workflowId: indicatorWorkflowId(internalId),
     taskQueue: stack.taskQueue,

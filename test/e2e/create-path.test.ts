@@ -22,7 +22,11 @@ const roles: RoleProcess[] = [];
 const connectorId = randomUUID();
 
 before(async () => {
-  [temporal, opencti, vt] = await Promise.all([startTestTemporal(), startOpenCtiEmulator({ heartbeatMs: 1000 }), startVirusTotalEmulator()]);
+  [temporal, opencti, vt] = await Promise.all([
+    startTestTemporal(),
+    startOpenCtiEmulator({ heartbeatMs: 1000 }),
+    startVirusTotalEmulator(),
+  ]);
   client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   const env = {
     OPENCTI_URL: opencti.url,
@@ -51,7 +55,10 @@ test('a YARA indicator with detection true gives exactly one ruleset, shared in 
 
   const created = await waitFor('the ruleset in VirusTotal', () => vt.rulesets().find((r) => r.name === 'ACME_Loader_Strings'), 90_000);
   const workflow = client.workflow.getHandle(indicatorWorkflowId(internalId));
-  await waitFor('the workflow to record the ruleset', async () => ((await workflow.query('state')) as { ruleset?: { id: string } }).ruleset?.id === created.id);
+  await waitFor(
+    'the workflow to record the ruleset',
+    async () => ((await workflow.query('state')) as { ruleset?: { id: string } }).ruleset?.id === created.id,
+  );
   // Read again: the workflow records the ruleset once it is shared, not as soon as it exists.
   const ruleset = vt.rulesets().find((r) => r.id === created.id)!;
 
@@ -59,20 +66,30 @@ test('a YARA indicator with detection true gives exactly one ruleset, shared in 
   assert.equal(ruleset.enabled, true);
   assert.equal(ruleset.owner, 'connector');
   assert.deepEqual([...ruleset.notification_emails].sort(), ['cti@example.org', 'soc@example.org']);
-  assert.deepEqual(ruleset.editors, [{ type: 'user', id: 'user1' }, { type: 'group', id: 'acme_soc' }]);
+  assert.deepEqual(ruleset.editors, [
+    { type: 'user', id: 'user1' },
+    { type: 'group', id: 'acme_soc' },
+  ]);
   assert.equal(vt.rulesets().length, 1);
 
   const writes = vt.requests().filter((r) => r.method !== 'GET');
-  assert.deepEqual(writes.map((r) => `${r.method} ${r.path} ${r.status}`), [
-    'POST /intelligence/hunting_rulesets 200',
-    `POST /intelligence/hunting_rulesets/${ruleset.id}/relationships/editors 200`,
-  ]);
-  assert.ok(vt.requests().every((r) => r.apiKeyUser === 'connector'), 'every request carries the x-apikey of the connector');
+  assert.deepEqual(
+    writes.map((r) => `${r.method} ${r.path} ${r.status}`),
+    ['POST /intelligence/hunting_rulesets 200', `POST /intelligence/hunting_rulesets/${ruleset.id}/relationships/editors 200`],
+  );
+  assert.ok(
+    vt.requests().every((r) => r.apiKeyUser === 'connector'),
+    'every request carries the x-apikey of the connector',
+  );
 });
 
 test('a YARA indicator with detection false gives no ruleset; non-YARA objects are ignored', async () => {
   const before = vt.rulesets().length;
-  const { internalId } = opencti.createIndicator({ name: 'Not_A_Detection', pattern: 'rule Not_A_Detection { condition: true }', detection: false });
+  const { internalId } = opencti.createIndicator({
+    name: 'Not_A_Detection',
+    pattern: 'rule Not_A_Detection { condition: true }',
+    detection: false,
+  });
   opencti.createOther('indicator-stix', 'A STIX pattern indicator');
   opencti.createOther('malware', 'Emotet');
   const result = await waitFor('the detection-false workflow to finish', async () => {

@@ -58,46 +58,73 @@ function rulesetNames(output: string): string[] {
   return rows.sort();
 }
 
-test('npm run demo -- --exit-after-summary plays the scenario, prints the summary and exits cleanly', { timeout: DEMO_TIMEOUT_MS + 30_000 }, async () => {
-  const [openCtiPort, virusTotalPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const args = ['--exit-after-summary', '--opencti-port', openCtiPort, '--virustotal-port', virusTotalPort, '--temporal-port', temporalPort, '--ui-port', uiPort, '--data-dir', dataDir];
-  const env = Object.fromEntries(Object.entries(processEnvironment()).filter((entry): entry is [string, string] => entry[1] !== undefined));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'demo/main.ts', ...args.map(String)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-
-  let stdout = '';
-  let stderr = '';
-  let uiCheck: Promise<{ url: string; status: number }> | undefined;
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-    // The demo announces the Web UI early and shuts it down right after the summary: check it while it is up.
-    const announced = /^\[demo\] Temporal Web UI: (\S+)$/m.exec(stdout)?.[1];
-    if (announced && !uiCheck) uiCheck = httpStatus(announced).then((status) => ({ url: announced, status }));
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo did not exit within ${DEMO_TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`)), DEMO_TIMEOUT_MS);
-    child.once('close', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
+test(
+  'npm run demo -- --exit-after-summary plays the scenario, prints the summary and exits cleanly',
+  { timeout: DEMO_TIMEOUT_MS + 30_000 },
+  async () => {
+    const [openCtiPort, virusTotalPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const args = [
+      '--exit-after-summary',
+      '--opencti-port',
+      openCtiPort,
+      '--virustotal-port',
+      virusTotalPort,
+      '--temporal-port',
+      temporalPort,
+      '--ui-port',
+      uiPort,
+      '--data-dir',
+      dataDir,
+    ];
+    const env = Object.fromEntries(
+      Object.entries(processEnvironment()).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/main.ts', ...args.map(String)], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-  });
-  assert.equal(code, 0, `the demo failed\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+    after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
 
-  assert.deepEqual(rulesetNames(stdout), ['ACME_Loader_Strings', 'CobaltStrike_Beacon_Config', 'Sliver_Implant_Strings']);
+    let stdout = '';
+    let stderr = '';
+    let uiCheck: Promise<{ url: string; status: number }> | undefined;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      // The demo announces the Web UI early and shuts it down right after the summary: check it while it is up.
+      const announced = /^\[demo\] Temporal Web UI: (\S+)$/m.exec(stdout)?.[1];
+      if (announced && !uiCheck) uiCheck = httpStatus(announced).then((status) => ({ url: announced, status }));
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
 
-  assert.ok(uiCheck, `the demo never announced the Temporal Web UI:\n${stdout}`);
-  const ui = await uiCheck;
-  assert.equal(ui.url, `http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
-  assert.equal(ui.status, 200, `the Web UI at ${ui.url} answered ${ui.status}`);
-  assert.ok(stdout.includes(`${WORKFLOW_LIST_LABEL} ${ui.url}\n`), 'the summary links the workflow list it announced');
-  const workflowLinks = stdout.match(new RegExp(`${ui.url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/livehunt-indicator-[0-9a-f-]{36}`, 'g')) ?? [];
-  assert.equal(new Set(workflowLinks).size, 6, 'one workflow link per YARA indicator');
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the demo did not exit within ${DEMO_TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`)),
+        DEMO_TIMEOUT_MS,
+      );
+      child.once('close', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    assert.equal(code, 0, `the demo failed\nstdout:\n${stdout}\nstderr:\n${stderr}`);
 
-  // Everything it started is gone: the connector, its dev server and the emulators.
-  for (const port of [openCtiPort, virusTotalPort, temporalPort, uiPort]) assert.ok(await portIsFree(port), `port ${port} is still in use after the demo exited`);
-  assert.ok(existsSync(path.join(dataDir, 'temporal.db')), 'the embedded dev server kept its state in --data-dir');
-});
+    assert.deepEqual(rulesetNames(stdout), ['ACME_Loader_Strings', 'CobaltStrike_Beacon_Config', 'Sliver_Implant_Strings']);
+
+    assert.ok(uiCheck, `the demo never announced the Temporal Web UI:\n${stdout}`);
+    const ui = await uiCheck;
+    assert.equal(ui.url, `http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
+    assert.equal(ui.status, 200, `the Web UI at ${ui.url} answered ${ui.status}`);
+    assert.ok(stdout.includes(`${WORKFLOW_LIST_LABEL} ${ui.url}\n`), 'the summary links the workflow list it announced');
+    const workflowLinks =
+      stdout.match(new RegExp(`${ui.url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/livehunt-indicator-[0-9a-f-]{36}`, 'g')) ?? [];
+    assert.equal(new Set(workflowLinks).size, 6, 'one workflow link per YARA indicator');
+
+    // Everything it started is gone: the connector, its dev server and the emulators.
+    for (const port of [openCtiPort, virusTotalPort, temporalPort, uiPort])
+      assert.ok(await portIsFree(port), `port ${port} is still in use after the demo exited`);
+    assert.ok(existsSync(path.join(dataDir, 'temporal.db')), 'the embedded dev server kept its state in --data-dir');
+  },
+);

@@ -9,16 +9,26 @@ import { Stack } from '../support/stack';
 import { useTestTemporal } from '../support/temporal';
 import { rule } from '../support/yara';
 
-
 const temporal = useTestTemporal();
 
 /** Exactly the expected rulesets: one per name, with the expected rules, shared; nothing else. */
 function assertExactly(stack: Stack, expected: Map<string, string>): void {
   const held = stack.vt.rulesets();
-  assert.deepEqual(held.map((r) => r.name).sort(), [...expected.keys()].sort(), 'one ruleset per indicator that should have one, and nothing else');
+  assert.deepEqual(
+    held.map((r) => r.name).sort(),
+    [...expected.keys()].sort(),
+    'one ruleset per indicator that should have one, and nothing else',
+  );
   for (const ruleset of held) {
     assert.equal(ruleset.rules, expected.get(ruleset.name), `rules of ${ruleset.name}`);
-    assert.deepEqual(ruleset.editors, [{ type: 'user', id: 'analyst1' }, { type: 'group', id: 'soc' }], `editors of ${ruleset.name}`);
+    assert.deepEqual(
+      ruleset.editors,
+      [
+        { type: 'user', id: 'analyst1' },
+        { type: 'group', id: 'soc' },
+      ],
+      `editors of ${ruleset.name}`,
+    );
     assert.equal(ruleset.enabled, true);
   }
 }
@@ -53,7 +63,9 @@ test('the worker killed (SIGKILL) with activities in flight, then restarted: exa
     stack.restartWorker();
     for (const { internalId, eventId } of ids) await stack.applied(internalId, eventId, 180_000);
     assertExactly(stack, expected);
-    const creates = stack.vt.requests().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets' && r.status === 200);
+    const creates = stack.vt
+      .requests()
+      .filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets' && r.status === 200);
     assert.ok(creates.length >= expected.size, 'every ruleset was created by the connector');
   } finally {
     await stack.stop();

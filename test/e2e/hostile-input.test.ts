@@ -45,17 +45,32 @@ after(async () => {
 
 /** Creates `count` ordinary indicators and waits until each has its ruleset. */
 async function followersGetRulesets(prefix: string, count: number): Promise<void> {
-  const created = Array.from({ length: count }, (_, i) => ({ name: `${prefix}_${i}`, ...stack.opencti.createIndicator({ name: `${prefix}_${i}`, pattern: rule(`${prefix}_${i}`) }) }));
+  const created = Array.from({ length: count }, (_, i) => ({
+    name: `${prefix}_${i}`,
+    ...stack.opencti.createIndicator({ name: `${prefix}_${i}`, pattern: rule(`${prefix}_${i}`) }),
+  }));
   await Promise.all(created.map(({ internalId, eventId }) => stack.applied(internalId, eventId)));
   for (const { name } of created) assert.equal(stack.rulesetsNamed(name).length, 1, `${name} has exactly one ruleset`);
 }
 
-const envelope = (type: string, data: unknown, context?: unknown) => JSON.stringify({ version: '4', type, scope: 'external', origin: {}, message: `${type}s an indicator`, data, ...(context ? { context } : {}) });
+const envelope = (type: string, data: unknown, context?: unknown) =>
+  JSON.stringify({
+    version: '4',
+    type,
+    scope: 'external',
+    origin: {},
+    message: `${type}s an indicator`,
+    data,
+    ...(context ? { context } : {}),
+  });
 
 describe('hostile input', () => {
   test('an event Temporal refuses for good is quarantined, and the 40 indicators after it get their rulesets', async () => {
     // Under VirusTotal's 1 MB and the connector's own budget, over this server's blob limit.
-    const poison = stack.opencti.createIndicator({ name: 'Poison_Blob', pattern: rule('Poison_Blob', `"${'a'.repeat(BLOB_LIMIT + 10_000)}" == "b"`) });
+    const poison = stack.opencti.createIndicator({
+      name: 'Poison_Blob',
+      pattern: rule('Poison_Blob', `"${'a'.repeat(BLOB_LIMIT + 10_000)}" == "b"`),
+    });
     await followersGetRulesets('After_Poison', 40);
 
     const quarantine = stack.client.workflow.getHandle(quarantineWorkflowId(stack.taskQueue));
@@ -96,13 +111,23 @@ describe('hostile input', () => {
 
   test('internal ids that cannot key a workflow are skipped with a log line; the stream moves on', async () => {
     const long = stack.opencti.createIndicator({ internalId: 'x'.repeat(2000), name: 'Long_Id', pattern: rule('Long_Id') });
-    const surrogate = stack.opencti.createIndicator({ internalId: 'lone-\ud800-surrogate', name: 'Lone_Surrogate', pattern: rule('Lone_Surrogate') });
+    const surrogate = stack.opencti.createIndicator({
+      internalId: 'lone-\ud800-surrogate',
+      name: 'Lone_Surrogate',
+      pattern: rule('Lone_Surrogate'),
+    });
     await followersGetRulesets('After_Bad_Ids', 10);
     assert.equal(stack.rulesetsNamed('Long_Id').length, 0);
     assert.equal(stack.rulesetsNamed('Lone_Surrogate').length, 0);
     const skipped = stack.starter!.output.filter((line) => line.includes('skipping a malformed frame'));
-    assert.ok(skipped.some((line) => line.includes(long.eventId) && line.includes('2000 characters long')), 'the long id is named');
-    assert.ok(skipped.some((line) => line.includes(surrogate.eventId) && line.includes('lone UTF-16 surrogate')), 'the surrogate is named');
+    assert.ok(
+      skipped.some((line) => line.includes(long.eventId) && line.includes('2000 characters long')),
+      'the long id is named',
+    );
+    assert.ok(
+      skipped.some((line) => line.includes(surrogate.eventId) && line.includes('lone UTF-16 surrogate')),
+      'the surrogate is named',
+    );
   });
 
   test('a name over Temporal’s search attribute limit: the workflow lives, the full name stays, and a delete removes the ruleset', async () => {
@@ -115,7 +140,10 @@ describe('hostile input', () => {
     const description = await stack.handle(internalId).describe();
     assert.equal(description.status.name, 'RUNNING');
     const shown = description.typedSearchAttributes.get(INDICATOR_NAME) ?? '';
-    assert.ok(shown.startsWith('Long_ÄÄÄ') && shown.endsWith('…') && Buffer.byteLength(shown) <= 1024, 'the search attribute holds the name, cut');
+    assert.ok(
+      shown.startsWith('Long_ÄÄÄ') && shown.endsWith('…') && Buffer.byteLength(shown) <= 1024,
+      'the search attribute holds the name, cut',
+    );
 
     const deleted = stack.opencti.deleteIndicator(internalId);
     const gone = await stack.applied(internalId, deleted);
@@ -129,7 +157,12 @@ describe('hostile input', () => {
     const target = stack.opencti.createIndicator({ name: 'Merge_Target', pattern: rule('Merge_Target') });
     await Promise.all([a, b, target].map(({ internalId, eventId }) => stack.applied(internalId, eventId)));
     const broken = { id: 'indicator--00000000-0000-4000-8000-000000000000', type: 'indicator', name: 'No_Internal_Id' };
-    const mergeId = stack.opencti.appendRaw('merge', envelope('merge', stack.opencti.indicator(target.internalId), { sources: [stack.opencti.indicator(a.internalId), broken, 42, stack.opencti.indicator(b.internalId)] }));
+    const mergeId = stack.opencti.appendRaw(
+      'merge',
+      envelope('merge', stack.opencti.indicator(target.internalId), {
+        sources: [stack.opencti.indicator(a.internalId), broken, 42, stack.opencti.indicator(b.internalId)],
+      }),
+    );
     const [stateA, stateB] = await Promise.all([stack.applied(a.internalId, mergeId), stack.applied(b.internalId, mergeId)]);
     assert.equal(stateA.status, 'deleted');
     assert.equal(stateB.status, 'deleted');
@@ -142,7 +175,9 @@ describe('hostile input', () => {
   test('a delete whose detection is null (and whose name is missing) still removes the ruleset', async () => {
     const { internalId, eventId } = stack.opencti.createIndicator({ name: 'Null_Detection', pattern: rule('Null_Detection') });
     await stack.applied(internalId, eventId);
-    const stix = structuredClone(stack.opencti.indicator(internalId)) as Record<string, unknown> & { extensions: Record<string, Record<string, unknown>> };
+    const stix = structuredClone(stack.opencti.indicator(internalId)) as Record<string, unknown> & {
+      extensions: Record<string, Record<string, unknown>>;
+    };
     stix.extensions[OPENCTI_EXTENSION]!.detection = null;
     stix.name = null;
     const deleteId = stack.opencti.appendRaw('delete', envelope('delete', stix));
@@ -154,7 +189,16 @@ describe('hostile input', () => {
 
 describe('a frame too large to read', () => {
   test('is skipped and quarantined by its id; the indicators after it get their rulesets', async () => {
-    const huge = stack.opencti.appendRaw('create', envelope('create', { id: 'indicator--11111111-1111-4111-8111-111111111111', type: 'indicator', name: 'Unread', pattern_type: 'yara', pattern: 'x'.repeat(9 * 1024 * 1024) }));
+    const huge = stack.opencti.appendRaw(
+      'create',
+      envelope('create', {
+        id: 'indicator--11111111-1111-4111-8111-111111111111',
+        type: 'indicator',
+        name: 'Unread',
+        pattern_type: 'yara',
+        pattern: 'x'.repeat(9 * 1024 * 1024),
+      }),
+    );
     await followersGetRulesets('After_Huge_Frame', 5).catch((error: Error) => {
       throw new Error(`${error.message}\nstarter log:\n${stack.starter!.log().slice(-3000)}`);
     });

@@ -11,7 +11,6 @@ import { Stack } from '../support/stack';
 import { startTestTemporal } from '../support/temporal';
 import { rule } from '../support/yara';
 
-
 let temporal: DevServer;
 let stack: Stack;
 
@@ -33,7 +32,10 @@ describe('seed: Event Processing and Detection Flag Behavior', () => {
     assert.equal(state.status, 'active');
     assert.equal(state.ruleset?.id, ruleset?.id);
     assert.equal(ruleset?.rules, rule('Seed_Create'));
-    assert.deepEqual(ruleset?.editors, [{ type: 'user', id: 'analyst1' }, { type: 'group', id: 'soc' }]);
+    assert.deepEqual(ruleset?.editors, [
+      { type: 'user', id: 'analyst1' },
+      { type: 'group', id: 'soc' },
+    ]);
   });
 
   test('create, detection false: no action', async () => {
@@ -142,7 +144,10 @@ describe('beyond the seed', () => {
   test('a delete of a ruleset already gone from VirusTotal counts as done', async () => {
     const created = stack.opencti.createIndicator({ name: 'Gone_Already', pattern: rule('Gone_Already') });
     const state = await stack.applied(created.internalId, created.eventId);
-    const response = await fetch(`${stack.vt.url}/intelligence/hunting_rulesets/${state.ruleset!.id}`, { method: 'DELETE', headers: { 'x-apikey': 'vt-test-key' } });
+    const response = await fetch(`${stack.vt.url}/intelligence/hunting_rulesets/${state.ruleset!.id}`, {
+      method: 'DELETE',
+      headers: { 'x-apikey': 'vt-test-key' },
+    });
     assert.equal(response.status, 200);
     const eventId = stack.opencti.deleteIndicator(created.internalId);
     const after = await stack.applied(created.internalId, eventId);
@@ -150,7 +155,7 @@ describe('beyond the seed', () => {
     assert.equal(after.ruleset, undefined);
   });
 
-  test('an invalid rule is recorded with VirusTotal\'s message, and the fixed pattern goes through', async () => {
+  test("an invalid rule is recorded with VirusTotal's message, and the fixed pattern goes through", async () => {
     const created = stack.opencti.createIndicator({ name: 'Broken_Rule', pattern: 'rule Broken_Rule { condition: ' });
     const state = await stack.applied(created.internalId, created.eventId);
     assert.equal(state.status, 'invalid-rule');
@@ -172,7 +177,9 @@ describe('beyond the seed', () => {
     await fetch(`${stack.vt.url}/intelligence/hunting_rulesets/${state.ruleset!.id}`, {
       method: 'PATCH',
       headers: { 'x-apikey': 'vt-test-key', 'content-type': 'application/json' },
-      body: JSON.stringify({ data: { type: 'hunting_ruleset', id: state.ruleset!.id, attributes: { rules: rule('Reapply_Me', 'false'), enabled: false } } }),
+      body: JSON.stringify({
+        data: { type: 'hunting_ruleset', id: state.ruleset!.id, attributes: { rules: rule('Reapply_Me', 'false'), enabled: false } },
+      }),
     });
     assert.equal(stack.rulesetsNamed('Reapply_Me')[0]?.enabled, false);
     await stack.handle(created.internalId).signal('reapply');
@@ -188,8 +195,15 @@ describe('beyond the seed', () => {
     const state = await stack.applied(created.internalId, created.eventId);
     const writesBefore = stack.writes().length;
     // The same event again (a replay after a crash), then an older one.
-    await stack.handle(created.internalId).signal('indicatorEvent', { kind: 'upsert', streamId: created.eventId, source: 'create', indicator: { ...state.indicator!, name: 'Replayed_Twice' } });
-    await stack.handle(created.internalId).signal('indicatorEvent', { kind: 'delete', streamId: '1-0', source: 'delete', indicator: state.indicator! });
+    await stack.handle(created.internalId).signal('indicatorEvent', {
+      kind: 'upsert',
+      streamId: created.eventId,
+      source: 'create',
+      indicator: { ...state.indicator!, name: 'Replayed_Twice' },
+    });
+    await stack
+      .handle(created.internalId)
+      .signal('indicatorEvent', { kind: 'delete', streamId: '1-0', source: 'delete', indicator: state.indicator! });
     const after = await waitFor('both signals to be handled', async () => {
       const current = await stack.state(created.internalId);
       return current && current.eventsSkipped >= state.eventsSkipped + 2 ? current : undefined;

@@ -32,14 +32,19 @@ function sample(metrics: string, series: string): number | undefined {
 
 test('one log stream, metrics and health per process, and a truthful ping, through a create, an update, failures and a shutdown', async () => {
   const [workerPort, starterPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
-  const stack = await Stack.start(temporal(), { starter: false, env: { CONNECTOR_EXPOSE_METRICS: 'true', CONNECTOR_METRICS_PORT: String(workerPort) } });
+  const stack = await Stack.start(temporal(), {
+    starter: false,
+    env: { CONNECTOR_EXPOSE_METRICS: 'true', CONNECTOR_METRICS_PORT: String(workerPort) },
+  });
   try {
     stack.starter = RoleProcess.start('starter', { ...stack.env, CONNECTOR_METRICS_PORT: String(starterPort) });
     await waitFor('the starter to connect', () => stack.opencti.connections() > 0, 60_000);
 
     // Liveness as soon as the port is up; readiness once the worker polls and the starter reads the stream.
-    for (const port of [workerPort, starterPort]) await waitFor(`/healthz on ${port}`, async () => (await get(port, '/healthz')).status === 200, 60_000);
-    for (const port of [workerPort, starterPort]) await waitFor(`/readyz on ${port}`, async () => (await get(port, '/readyz')).status === 200, 60_000);
+    for (const port of [workerPort, starterPort])
+      await waitFor(`/healthz on ${port}`, async () => (await get(port, '/healthz')).status === 200, 60_000);
+    for (const port of [workerPort, starterPort])
+      await waitFor(`/readyz on ${port}`, async () => (await get(port, '/readyz')).status === 200, 60_000);
 
     // A create that meets a 503 first, an update, and a rule VirusTotal rejects.
     stack.vt.injectFault({ method: 'POST', path: '/intelligence/hunting_rulesets', status: 503, code: 'TransientError', times: 1 });
@@ -52,17 +57,31 @@ test('one log stream, metrics and health per process, and a truthful ping, throu
 
     // The worker: the connector's own series and the SDK core's, on one port.
     const worker = (await get(workerPort, '/metrics')).body;
-    assert.ok((sample(worker, 'livehunt_virustotal_requests_total{operation="create_ruleset",status="503"}') ?? 0) >= 1, 'the 503 is counted');
-    assert.ok((sample(worker, 'livehunt_virustotal_requests_total{operation="create_ruleset",status="200"}') ?? 0) >= 2, 'created, then recreated by the update');
-    assert.ok((sample(worker, 'livehunt_virustotal_requests_total{operation="create_ruleset",status="400"}') ?? 0) >= 1, 'the rejected rule is counted');
+    assert.ok(
+      (sample(worker, 'livehunt_virustotal_requests_total{operation="create_ruleset",status="503"}') ?? 0) >= 1,
+      'the 503 is counted',
+    );
+    assert.ok(
+      (sample(worker, 'livehunt_virustotal_requests_total{operation="create_ruleset",status="200"}') ?? 0) >= 2,
+      'created, then recreated by the update',
+    );
+    assert.ok(
+      (sample(worker, 'livehunt_virustotal_requests_total{operation="create_ruleset",status="400"}') ?? 0) >= 1,
+      'the rejected rule is counted',
+    );
     assert.ok((sample(worker, 'livehunt_virustotal_request_duration_seconds_count{operation="create_ruleset"}') ?? 0) >= 4);
     assert.ok((sample(worker, 'livehunt_invalid_rules_total') ?? 0) >= 1);
     assert.ok((sample(worker, 'livehunt_activity_outcomes_total{activity="ensureRuleset",outcome="created"}') ?? 0) >= 2);
-    await waitFor('the rulesets gauge to count both', async () => {
-      const text = (await get(workerPort, '/metrics')).body;
-      return sample(text, 'livehunt_rulesets{status="active"}') === 1 && sample(text, 'livehunt_rulesets{status="invalid-rule"}') === 1;
-    }, 30_000, 1_000);
-    assert.match(worker, /^temporal_worker_task_slots_available\{/m, 'the SDK core\'s slot metrics are served too');
+    await waitFor(
+      'the rulesets gauge to count both',
+      async () => {
+        const text = (await get(workerPort, '/metrics')).body;
+        return sample(text, 'livehunt_rulesets{status="active"}') === 1 && sample(text, 'livehunt_rulesets{status="invalid-rule"}') === 1;
+      },
+      30_000,
+      1_000,
+    );
+    assert.match(worker, /^temporal_worker_task_slots_available\{/m, "the SDK core's slot metrics are served too");
     assert.match(worker, /^temporal_activity_execution_failed_total\{/m, 'and its activity failures');
     assert.match(worker, /^temporal_workflow_task_schedule_to_start_latency_seconds_bucket\{/m, 'and its task latencies');
 
@@ -81,7 +100,9 @@ test('one log stream, metrics and health per process, and a truthful ping, throu
 
     // Every series the Grafana dashboard queries is one these processes serve.
     const dashboard = readFileSync(path.join(__dirname, '../../deploy/grafana/livehunt.json'), 'utf8');
-    const queried = new Set([...dashboard.matchAll(/\b((?:livehunt|temporal)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')));
+    const queried = new Set(
+      [...dashboard.matchAll(/\b((?:livehunt|temporal)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')),
+    );
     const served = new Set([...`${worker}\n${starter}`.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
     for (const name of queried) assert.ok(served.has(name), `the dashboard's ${name} is served`);
     assert.ok(queried.size >= 20, `the dashboard queries ${queried.size} series`);
@@ -106,11 +127,19 @@ test('one log stream, metrics and health per process, and a truthful ping, throu
       assert.equal(typeof entry.message, 'string', line);
       assert.equal(typeof entry.attributes, 'object', line);
       names.add(entry.name as string);
-      for (const secret of [stack.env.OPENCTI_TOKEN!, stack.env.VIRUSTOTAL_LIVEHUNT_TOKEN!]) assert.ok(!line.includes(secret), `no secret in ${line}`);
+      for (const secret of [stack.env.OPENCTI_TOKEN!, stack.env.VIRUSTOTAL_LIVEHUNT_TOKEN!])
+        assert.ok(!line.includes(secret), `no secret in ${line}`);
     }
-    for (const name of ['virustotal-livehunt.worker', 'virustotal-livehunt.starter', 'temporal.worker']) assert.ok(names.has(name), `${name} logs (${[...names].join(', ')})`);
-    assert.ok(lines.some((line) => line.includes('"name":"temporal.') && line.includes('"level":"WARNING"')), 'the SDK\'s warning about the failed activity is in the stream');
-    assert.ok(lines.some((line) => line.includes('"message":"starter stopped"')), 'the shutdown is logged');
+    for (const name of ['virustotal-livehunt.worker', 'virustotal-livehunt.starter', 'temporal.worker'])
+      assert.ok(names.has(name), `${name} logs (${[...names].join(', ')})`);
+    assert.ok(
+      lines.some((line) => line.includes('"name":"temporal.') && line.includes('"level":"WARNING"')),
+      "the SDK's warning about the failed activity is in the stream",
+    );
+    assert.ok(
+      lines.some((line) => line.includes('"message":"starter stopped"')),
+      'the shutdown is logged',
+    );
   } finally {
     await stack.stop();
   }

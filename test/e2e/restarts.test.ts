@@ -9,7 +9,6 @@ import { Stack } from '../support/stack';
 import { useTestTemporal } from '../support/temporal';
 import { rule } from '../support/yara';
 
-
 const temporal = useTestTemporal();
 
 test('after a worker restart, switching detection off and on again makes a fresh ruleset', async () => {
@@ -24,7 +23,10 @@ test('after a worker restart, switching detection off and on again makes a fresh
     const on = await stack.applied(created.internalId, stack.opencti.updateIndicator(created.internalId, { detection: true }));
     assert.equal(on.status, 'active');
     assert.notEqual(on.ruleset?.id, first.ruleset?.id);
-    assert.deepEqual(stack.rulesetsNamed('Off_And_On').map((r) => r.id), [on.ruleset?.id]);
+    assert.deepEqual(
+      stack.rulesetsNamed('Off_And_On').map((r) => r.id),
+      [on.ruleset?.id],
+    );
   } finally {
     await stack.stop();
   }
@@ -51,12 +53,22 @@ test('a running workflow picks up new notification e-mails at its next step', as
 test('editors VirusTotal refuses: the ruleset is kept and tracked, the error names the variable', async () => {
   const stack = await Stack.start(temporal(), { env: { VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: 'no_such_user' } });
   try {
-    stack.vt.injectFault({ method: 'POST', path: /\/relationships\/editors$/, status: 400, code: 'InvalidArgumentError', message: 'User "no_such_user" not found', times: Infinity });
+    stack.vt.injectFault({
+      method: 'POST',
+      path: /\/relationships\/editors$/,
+      status: 400,
+      code: 'InvalidArgumentError',
+      message: 'User "no_such_user" not found',
+      times: Infinity,
+    });
     const created = stack.opencti.createIndicator({ name: 'Unshared', pattern: rule('Unshared') });
     const state = await stack.applied(created.internalId, created.eventId);
     assert.equal(state.status, 'active');
     assert.match(state.lastError?.message ?? '', /editors refused/);
-    assert.deepEqual(stack.rulesetsNamed('Unshared').map((r) => r.id), [state.ruleset?.id]);
+    assert.deepEqual(
+      stack.rulesetsNamed('Unshared').map((r) => r.id),
+      [state.ruleset?.id],
+    );
     assert.match(stack.worker.log(), /VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS/);
     const deleted = await stack.applied(created.internalId, stack.opencti.deleteIndicator(created.internalId));
     assert.equal(deleted.status, 'deleted');

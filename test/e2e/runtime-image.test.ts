@@ -20,7 +20,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -28,7 +40,18 @@ import { parse as parseYaml } from 'yaml';
 import { processEnvironment } from '../../config';
 import { startOpenCtiEmulator, type OpenCtiEmulator } from '../../emulators/opencti';
 import { startVirusTotalEmulator, type VirusTotalEmulator } from '../../emulators/virustotal';
-import { cmdOf, copiesOf, dockerfileStages, entrypointOf, envOf, runStepsOf, userOf, workdirOf, type Copy, type Stage } from '../support/dockerfile';
+import {
+  cmdOf,
+  copiesOf,
+  dockerfileStages,
+  entrypointOf,
+  envOf,
+  runStepsOf,
+  userOf,
+  workdirOf,
+  type Copy,
+  type Stage,
+} from '../support/dockerfile';
 import { waitFor } from '../support/processes';
 import { useTestTemporal } from '../support/temporal';
 import { rule } from '../support/yara';
@@ -53,7 +76,12 @@ const processes: Array<{ child: ChildProcess; output: string[] }> = [];
 /** Where an image path of a stage lives in the scratch folder. */
 const inStage = (stageRoot: string, workdir: string, imagePath: string) => path.join(stageRoot, path.posix.resolve(workdir, imagePath));
 
-function copyInto(stageRoot: string, workdir: string, copies: Copy[], sourceRootFor: (from: string | undefined) => { root: string; workdir: string }) {
+function copyInto(
+  stageRoot: string,
+  workdir: string,
+  copies: Copy[],
+  sourceRootFor: (from: string | undefined) => { root: string; workdir: string },
+) {
   for (const copy of copies) {
     const { root, workdir: sourceWorkdir } = sourceRootFor(copy.from);
     const destination = inStage(stageRoot, workdir, copy.destination);
@@ -97,10 +125,15 @@ function runSteps(stage: Stage, workdir: string, role: 'build' | 'runtime') {
         run('npm', words.slice(1), workdir, env);
       } else if (words[0] === 'npm' && words[1] === 'cache') {
         // Skipped: it would clean this machine's npm cache, and it changes nothing in node_modules.
-      } else if (words[0] === 'rm' && words.slice(1).every((word) => word.startsWith('-') || (word.startsWith('node_modules/') && !word.includes('..')))) {
+      } else if (
+        words[0] === 'rm' &&
+        words.slice(1).every((word) => word.startsWith('-') || (word.startsWith('node_modules/') && !word.includes('..')))
+      ) {
         run('sh', ['-c', step], workdir, env);
       } else {
-        assert.fail(`Dockerfile: the test does not know how to reproduce the ${role} stage's RUN step "${step}"; teach it (test/e2e/runtime-image.test.ts)`);
+        assert.fail(
+          `Dockerfile: the test does not know how to reproduce the ${role} stage's RUN step "${step}"; teach it (test/e2e/runtime-image.test.ts)`,
+        );
       }
     }
   }
@@ -109,7 +142,9 @@ function runSteps(stage: Stage, workdir: string, role: 'build' | 'runtime') {
 function imageIds(user: string): { uid: number; gid: number } {
   if (user === 'root' || user === '0') assert.fail('the image must not run as root');
   if (/^\d+$/.test(user)) return { uid: Number(user), gid: Number(user) };
-  const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith(`${user}:`));
+  const entry = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((line) => line.startsWith(`${user}:`));
   if (entry) {
     const [, , uid, gid] = entry.split(':');
     return { uid: Number(uid), gid: Number(gid) };
@@ -119,7 +154,9 @@ function imageIds(user: string): { uid: number; gid: number } {
 }
 
 function composeCommand(service: string): string[] {
-  const compose = parseYaml(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string[] | string }> };
+  const compose = parseYaml(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { command?: string[] | string }>;
+  };
   const command = compose.services[service]?.command;
   assert.ok(Array.isArray(command), `docker-compose.yml: ${service} has a command in the exec (list) form`);
   return command;
@@ -137,7 +174,13 @@ function startRole(command: string[], env: Record<string, string>) {
     ...ids,
   });
   const output: string[] = [];
-  const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter((line) => line.trim()));
+  const collect = (chunk: Buffer) =>
+    output.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((line) => line.trim()),
+    );
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   processes.push({ child, output });
@@ -146,7 +189,9 @@ function startRole(command: string[], env: Record<string, string>) {
 
 /** The real and effective uids of a running process, from /proc. */
 function uidsOf(pid: number): number[] {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('Uid:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('Uid:'))!;
   return line.split(/\s+/).slice(1, 3).map(Number);
 }
 
@@ -158,7 +203,11 @@ before(async () => {
 
   // Every stage the final one copies from, built first; then the final stage.
   const built = new Map<string, { root: string; workdir: string }>();
-  for (const from of new Set(copiesOf(final).map((copy) => copy.from).filter((from) => from !== undefined))) {
+  for (const from of new Set(
+    copiesOf(final)
+      .map((copy) => copy.from)
+      .filter((from) => from !== undefined),
+  )) {
     const stage = stages.find((candidate) => candidate.name === from);
     assert.ok(stage, `Dockerfile: COPY --from=${from} names no earlier stage`);
     const root = path.join(scratch, `stage-${from}`);
@@ -174,9 +223,19 @@ before(async () => {
   // The package files from the build context, the install, then the build stage's output: the
   // order of the Dockerfile (checked in test/unit/deployment-files.test.ts).
   const copies = copiesOf(final);
-  copyInto(root, workdirOf(final), copies.filter((copy) => copy.from === undefined), () => ({ root: ROOT, workdir: '/' }));
+  copyInto(
+    root,
+    workdirOf(final),
+    copies.filter((copy) => copy.from === undefined),
+    () => ({ root: ROOT, workdir: '/' }),
+  );
   runSteps(final, workdir, 'runtime');
-  copyInto(root, workdirOf(final), copies.filter((copy) => copy.from !== undefined), (from) => built.get(from!)!);
+  copyInto(
+    root,
+    workdirOf(final),
+    copies.filter((copy) => copy.from !== undefined),
+    (from) => built.get(from!)!,
+  );
 
   const entrypoint = entrypointOf(final);
   assert.equal(entrypoint, undefined, 'no ENTRYPOINT: the command alone picks the role');
@@ -191,19 +250,30 @@ before(async () => {
 
 after(async () => {
   for (const { child } of processes) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(processes.map(({ child }) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve())));
+  await Promise.all(
+    processes.map(({ child }) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve())),
+  );
   await Promise.all([opencti?.close(), vt?.close()]);
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 test('the runtime stage holds production dependencies only, the compiled roles and the workflow bundle, and no sources', () => {
   const modules = path.join(image.workdir, 'node_modules');
-  for (const devOnly of ['typescript', 'tsx', 'esbuild']) assert.ok(!existsSync(path.join(modules, devOnly)), `node_modules/${devOnly} is a development dependency`);
-  for (const needed of ['@temporalio/worker', '@temporalio/client', 'zod', 'yaml', 'eventsource']) assert.ok(existsSync(path.join(modules, needed)), `node_modules/${needed}`);
-  for (const file of ['dist/worker/main.js', 'dist/starter/main.js', 'dist/app/main.js', 'dist/workflow-bundle.js']) assert.ok(existsSync(path.join(image.workdir, file)), file);
+  for (const devOnly of ['typescript', 'tsx', 'esbuild'])
+    assert.ok(!existsSync(path.join(modules, devOnly)), `node_modules/${devOnly} is a development dependency`);
+  for (const needed of ['@temporalio/worker', '@temporalio/client', 'zod', 'yaml', 'eventsource'])
+    assert.ok(existsSync(path.join(modules, needed)), `node_modules/${needed}`);
+  for (const file of ['dist/worker/main.js', 'dist/starter/main.js', 'dist/app/main.js', 'dist/workflow-bundle.js'])
+    assert.ok(existsSync(path.join(image.workdir, file)), file);
   const topLevel = readdirSync(image.workdir).sort();
-  assert.deepEqual(topLevel, ['dist', 'node_modules', 'package-lock.json', 'package.json'], 'nothing else in the image (no TypeScript sources, no tests)');
-  const typescript = readdirSync(path.join(image.workdir, 'dist'), { recursive: true }).map(String).filter((file) => file.endsWith('.ts'));
+  assert.deepEqual(
+    topLevel,
+    ['dist', 'node_modules', 'package-lock.json', 'package.json'],
+    'nothing else in the image (no TypeScript sources, no tests)',
+  );
+  const typescript = readdirSync(path.join(image.workdir, 'dist'), { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith('.ts'));
   assert.deepEqual(typescript, []);
 });
 
@@ -224,11 +294,15 @@ test("the image's commands run the worker and the starter as a non-root user, an
   const starter = startRole(composeCommand(STARTER_SERVICE), env);
   const logs = () => `worker:\n${worker.output.join('\n')}\nstarter:\n${starter.output.join('\n')}`;
 
-  await waitFor('the starter to connect to the stream', () => opencti.connections() > 0, 60_000).catch((error: Error) => assert.fail(`${error.message}\n${logs()}`));
-  const { internalId } = opencti.createIndicator({ name: 'Runtime_Image_Rule', pattern: rule('Runtime_Image_Rule'), detection: true });
-  const ruleset = await waitFor('the ruleset in VirusTotal', () => vt.rulesets().find((candidate) => candidate.name === 'Runtime_Image_Rule'), 90_000).catch((error: Error) =>
+  await waitFor('the starter to connect to the stream', () => opencti.connections() > 0, 60_000).catch((error: Error) =>
     assert.fail(`${error.message}\n${logs()}`),
   );
+  const { internalId } = opencti.createIndicator({ name: 'Runtime_Image_Rule', pattern: rule('Runtime_Image_Rule'), detection: true });
+  const ruleset = await waitFor(
+    'the ruleset in VirusTotal',
+    () => vt.rulesets().find((candidate) => candidate.name === 'Runtime_Image_Rule'),
+    90_000,
+  ).catch((error: Error) => assert.fail(`${error.message}\n${logs()}`));
   assert.equal(ruleset.rules, rule('Runtime_Image_Rule'));
   assert.ok(internalId);
 
@@ -239,7 +313,9 @@ test("the image's commands run the worker and the starter as a non-root user, an
     for (const role of [worker, starter]) assert.notEqual(uidsOf(role.child.pid!)[0], 0);
   }
   assert.ok(
-    worker.output.some((line) => line.includes('workflow code: prebuilt bundle') && line.includes(path.join(image.workdir, 'dist/workflow-bundle.js'))),
+    worker.output.some(
+      (line) => line.includes('workflow code: prebuilt bundle') && line.includes(path.join(image.workdir, 'dist/workflow-bundle.js')),
+    ),
     `the worker loads the bundle built by the build stage instead of bundling at start-up:\n${logs()}`,
   );
 });

@@ -12,7 +12,6 @@ import { Stack } from '../support/stack';
 import { startTestTemporal } from '../support/temporal';
 import { rule } from '../support/yara';
 
-
 /** What OpenCTI says about each indicator, and therefore what VirusTotal should hold. */
 interface Expected {
   internalId: string;
@@ -30,11 +29,22 @@ let shared: { id: string };
 before(async () => {
   temporal = await startTestTemporal();
   stack = await Stack.start(temporal, {
-    virusTotal: { latencyMs: 100, users: [{ apiKey: 'vt-test-key', user: 'connector' }, { apiKey: 'colleague-key', user: 'colleague' }] },
+    virusTotal: {
+      latencyMs: 100,
+      users: [
+        { apiKey: 'vt-test-key', user: 'connector' },
+        { apiKey: 'colleague-key', user: 'colleague' },
+      ],
+    },
     // Drop-in replacement: one ruleset the Python connector made, one a colleague shares with us.
     prepare: ({ vt }) => {
       legacy = vt.seedRuleset({ owner: 'connector', name: 'Legacy_Adopted', rules: rule('Legacy_Adopted') });
-      shared = vt.seedRuleset({ owner: 'colleague', name: 'Shared_By_Colleague', rules: rule('Shared_By_Colleague'), editors: [{ type: 'user', id: 'connector' }] });
+      shared = vt.seedRuleset({
+        owner: 'colleague',
+        name: 'Shared_By_Colleague',
+        rules: rule('Shared_By_Colleague'),
+        editors: [{ type: 'user', id: 'connector' }],
+      });
     },
   });
 });
@@ -52,7 +62,10 @@ test('every behaviour at once, through faults and a worker crash: VirusTotal end
     model.set(internalId, { internalId, name, pattern, wanted: detection, lastEventId: eventId });
     return internalId;
   };
-  const update = (internalId: string, change: { name?: string; pattern?: string; detection?: boolean; revoked?: boolean; score?: number; labels?: string[] }) => {
+  const update = (
+    internalId: string,
+    change: { name?: string; pattern?: string; detection?: boolean; revoked?: boolean; score?: number; labels?: string[] },
+  ) => {
     const entry = model.get(internalId)!;
     entry.lastEventId = opencti.updateIndicator(internalId, change);
     if (change.name !== undefined) entry.name = change.name;
@@ -109,11 +122,21 @@ test('every behaviour at once, through faults and a worker crash: VirusTotal end
   const held = vt.rulesets().filter((ruleset) => ruleset.owner === 'connector');
   assert.deepEqual(held.map((ruleset) => `${ruleset.name}\n${ruleset.rules}`).sort(), expected.sort());
   for (const ruleset of held) {
-    assert.deepEqual(ruleset.editors, [{ type: 'user', id: 'analyst1' }, { type: 'group', id: 'soc' }], `${ruleset.name} is shared`);
+    assert.deepEqual(
+      ruleset.editors,
+      [
+        { type: 'user', id: 'analyst1' },
+        { type: 'group', id: 'soc' },
+      ],
+      `${ruleset.name} is shared`,
+    );
     assert.deepEqual(ruleset.notification_emails, ['soc@example.org']);
     assert.equal(ruleset.enabled, true);
   }
-  assert.ok(held.some((ruleset) => ruleset.id === legacy.id), 'the legacy ruleset was adopted, not duplicated');
+  assert.ok(
+    held.some((ruleset) => ruleset.id === legacy.id),
+    'the legacy ruleset was adopted, not duplicated',
+  );
   const colleague = vt.rulesets().find((ruleset) => ruleset.id === shared.id);
   assert.deepEqual(colleague?.editors, [{ type: 'user', id: 'connector' }], 'the shared ruleset is untouched');
   assert.equal(vt.rulesets().filter((ruleset) => ruleset.owner === 'colleague').length, 1);
@@ -121,5 +144,8 @@ test('every behaviour at once, through faults and a worker crash: VirusTotal end
   const statuses = new Set(vt.requests().map((request) => request.status));
   for (const status of [429, 503, 504]) assert.ok(statuses.has(status), `VirusTotal answered ${status}`);
   assert.equal((await stack.state(off))?.status, 'inactive');
-  assert.ok(vt.requests().every((request) => !(request.method === 'DELETE' && request.path === post)), 'never deletes everything');
+  assert.ok(
+    vt.requests().every((request) => !(request.method === 'DELETE' && request.path === post)),
+    'never deletes everything',
+  );
 });

@@ -75,7 +75,16 @@ class Scenario {
     const name = this.freshName();
     const spec = { name, pattern: this.rule(name), detection: this.next() < 0.75 };
     const { internalId, eventId } = this.opencti.createIndicator(spec);
-    this.indicators.push({ internalId, name, pattern: spec.pattern, detection: spec.detection, revoked: false, score: 50, exists: true, lastEventId: eventId });
+    this.indicators.push({
+      internalId,
+      name,
+      pattern: spec.pattern,
+      detection: spec.detection,
+      revoked: false,
+      score: 50,
+      exists: true,
+      lastEventId: eventId,
+    });
     this.journal.push([eventId, `create ${name} detection=${spec.detection}`, internalId]);
     this.events++;
   }
@@ -197,7 +206,9 @@ test(`a burst of interleaved events, the starter killed twice, a dropped connect
       // mentions it, so it never has a workflow (VirusTotal's exactness below still covers it).
       if (!indicator.exists && (await stack.state(indicator.internalId).catch(() => undefined)) === undefined) continue;
       const finalState = `${indicator.lastEventId.split('-')[0]}-0`;
-      await stack.applied(indicator.internalId, finalState, behind.length === 0 ? 180_000 : 2_000).catch((error: Error) => behind.push(error.message.split('\n').slice(0, 2).join(' ')));
+      await stack
+        .applied(indicator.internalId, finalState, behind.length === 0 ? 180_000 : 2_000)
+        .catch((error: Error) => behind.push(error.message.split('\n').slice(0, 2).join(' ')));
     }
     assert.deepEqual(behind, [], `seed ${SEED}: every indicator's workflow applied its final state`);
     const expected = scenario.expected();
@@ -211,10 +222,21 @@ test(`a burst of interleaved events, the starter killed twice, a dropped connect
     await sampler;
 
     const held = stack.vt.rulesets();
-    assert.deepEqual(held.map((r) => r.name).sort(), [...expected.keys()].sort(), `seed ${SEED}: one ruleset per indicator that asks for one, nothing else`);
+    assert.deepEqual(
+      held.map((r) => r.name).sort(),
+      [...expected.keys()].sort(),
+      `seed ${SEED}: one ruleset per indicator that asks for one, nothing else`,
+    );
     for (const ruleset of held) {
       assert.equal(ruleset.rules, expected.get(ruleset.name), `seed ${SEED}: rules of ${ruleset.name}`);
-      assert.deepEqual(ruleset.editors, [{ type: 'user', id: 'analyst1' }, { type: 'group', id: 'soc' }], `seed ${SEED}: ${ruleset.name} shared`);
+      assert.deepEqual(
+        ruleset.editors,
+        [
+          { type: 'user', id: 'analyst1' },
+          { type: 'group', id: 'soc' },
+        ],
+        `seed ${SEED}: ${ruleset.name} shared`,
+      );
       assert.equal(ruleset.enabled, true);
     }
     assert.deepEqual(duplicates, [], `seed ${SEED}: two rulesets for one indicator were seen`);
@@ -224,7 +246,10 @@ test(`a burst of interleaved events, the starter killed twice, a dropped connect
     // Everything needed to replay the failure by reading.
     const dir = processEnvironment().TMPDIR ?? '/tmp';
     starters.forEach((starter, index) => writeFileSync(`${dir}/stream-burst-${SEED}-starter-${index}.log`, starter.log()));
-    writeFileSync(`${dir}/stream-burst-${SEED}-scenario.json`, JSON.stringify({ journal: scenario.journal, indicators: scenario.indicators, requests: stack.opencti.streamRequests() }, null, 1));
+    writeFileSync(
+      `${dir}/stream-burst-${SEED}-scenario.json`,
+      JSON.stringify({ journal: scenario.journal, indicators: scenario.indicators, requests: stack.opencti.streamRequests() }, null, 1),
+    );
     throw error;
   } finally {
     sampling = false;

@@ -78,7 +78,11 @@ describe('one starter through a series of stream faults', () => {
     const notJson = stack.opencti.appendRaw('create', '{"version": "4", "data": ');
     const noInternalId = stack.opencti.appendRaw(
       'update',
-      JSON.stringify({ version: '4', type: 'update', data: { id: 'indicator--1', type: 'indicator', name: 'x', pattern_type: 'yara', pattern: rule('x') } }),
+      JSON.stringify({
+        version: '4',
+        type: 'update',
+        data: { id: 'indicator--1', type: 'indicator', name: 'x', pattern_type: 'yara', pattern: rule('x') },
+      }),
     );
     const metrics = stack.opencti.appendRaw('consumer_metrics', JSON.stringify({ deliveryRate: 1, processingRate: 1, timeLag: 0 }));
     const future = stack.opencti.appendRaw('some_future_event', 'not even json');
@@ -86,7 +90,8 @@ describe('one starter through a series of stream faults', () => {
     await stack.applied(internalId, eventId);
     assert.equal(stack.rulesetsNamed('After_Garbage').length, 1);
     const log = stack.starter!.log();
-    for (const id of [notJson, noInternalId]) assert.match(log, new RegExp(`"message":"skipping a malformed frame".*"id":"${id}"`), `malformed ${id} logged with its id`);
+    for (const id of [notJson, noInternalId])
+      assert.match(log, new RegExp(`"message":"skipping a malformed frame".*"id":"${id}"`), `malformed ${id} logged with its id`);
     assert.doesNotMatch(log, new RegExp(`malformed frame.*"id":"(${metrics}|${future})"`), 'unknown events are not errors');
     await stateReaches(stack, eventId);
   });
@@ -102,7 +107,9 @@ describe('one starter through a series of stream faults', () => {
   });
 
   test('ordering holds per indicator with many indicators interleaved', async () => {
-    const indicators = Array.from({ length: 20 }, (_, i) => stack.opencti.createIndicator({ name: `Order_${i}`, pattern: rule(`Order_${i}`, 'filesize < 1') }));
+    const indicators = Array.from({ length: 20 }, (_, i) =>
+      stack.opencti.createIndicator({ name: `Order_${i}`, pattern: rule(`Order_${i}`, 'filesize < 1') }),
+    );
     const sent = new Map<string, string[]>(indicators.map((i) => [i.internalId, [i.eventId]]));
     for (let version = 2; version <= 6; version++) {
       for (const [index, { internalId }] of indicators.entries()) {
@@ -155,7 +162,10 @@ describe('one starter through a series of stream faults', () => {
     stack.opencti.dropConnections();
     const during = stack.opencti.createIndicator({ name: 'While_Refused', pattern: rule('While_Refused') });
     await waitFor('two refused attempts', () => stack.opencti.streamRequests().length - before >= 3, 30_000);
-    assert.match(stack.starter!.log(), /401 \(You are not authenticated, please check your credentials\): check OPENCTI_TOKEN and CONNECTOR_LIVE_STREAM_ID/);
+    assert.match(
+      stack.starter!.log(),
+      /401 \(You are not authenticated, please check your credentials\): check OPENCTI_TOKEN and CONNECTOR_LIVE_STREAM_ID/,
+    );
     assert.equal(stack.starter!.child.exitCode, null, 'still running');
     stack.opencti.setToken(TOKEN);
     await stack.applied(during.internalId, during.eventId);
@@ -181,12 +191,17 @@ describe('one starter through a series of stream faults', () => {
     await stack.applied(off.internalId, off.eventId);
     const last = stack.opencti.lastEventId()!;
     await stateReaches(stack, last);
-    const before = stack.vt.rulesets().map((r) => ({ id: r.id, name: r.name, rules: r.rules })).sort((a, b) => a.name.localeCompare(b.name));
+    const before = stack.vt
+      .rulesets()
+      .map((r) => ({ id: r.id, name: r.name, rules: r.rules }))
+      .sort((a, b) => a.name.localeCompare(b.name));
     const writes = stack.writes().length;
     const requests = stack.opencti.streamRequests().length;
     // The workflows that own a ruleset, and how many replayed events each has dropped so far.
     const skipped = new Map<string, number>();
-    for await (const execution of stack.client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    for await (const execution of stack.client.workflow.list({
+      query: `TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Running'`,
+    })) {
       const state = (await stack.client.workflow.getHandle(execution.workflowId).query('state')) as IndicatorWorkflowState;
       skipped.set(execution.workflowId, state.eventsSkipped);
     }
@@ -211,7 +226,10 @@ describe('one starter through a series of stream faults', () => {
       250,
     );
     await stateReaches(stack, last);
-    const afterReset = stack.vt.rulesets().map((r) => ({ id: r.id, name: r.name, rules: r.rules })).sort((a, b) => a.name.localeCompare(b.name));
+    const afterReset = stack.vt
+      .rulesets()
+      .map((r) => ({ id: r.id, name: r.name, rules: r.rules }))
+      .sort((a, b) => a.name.localeCompare(b.name));
     assert.deepEqual(afterReset, before, 'the same rulesets, same ids: none recreated, none duplicated');
     assert.equal(stack.writes().length, writes, 'no VirusTotal write at all');
     assert.equal(stack.rulesetsNamed('Reset_Gone').length, 0);
@@ -253,7 +271,10 @@ test('a filtered live stream (YARA AND detection = true): flips arrive as create
     await stack.applied(dormant.internalId, awake);
     assert.ok(on);
     assert.deepEqual(
-      stack.vt.rulesets().map((r) => [r.name, r.rules]).sort(),
+      stack.vt
+        .rulesets()
+        .map((r) => [r.name, r.rules])
+        .sort(),
       [
         ['Filtered_Dormant', rule('Filtered_Dormant')],
         ['Filtered_Flip', rule('Filtered_Flip', 'filesize < 2')],
@@ -263,7 +284,10 @@ test('a filtered live stream (YARA AND detection = true): flips arrive as create
     // `delete` carrying the indicator as it now is, no longer YARA.
     const retyped = stack.opencti.updateIndicator(dormant.internalId, { patternType: 'stix', pattern: "[file:name = 'dormant.exe']" });
     await stack.applied(dormant.internalId, retyped);
-    assert.deepEqual(stack.vt.rulesets().map((r) => r.name), ['Filtered_Flip']);
+    assert.deepEqual(
+      stack.vt.rulesets().map((r) => r.name),
+      ['Filtered_Flip'],
+    );
     assert.doesNotMatch(stack.starter!.log(), /malformed/);
   } finally {
     await stack.stop();
@@ -333,14 +357,28 @@ test('a state reset while the connector is stopped: indicators deleted meanwhile
     stack.restartStarter();
 
     await stack.applied(fresh.internalId, `${fresh.eventId.split('-')[0]}-0`);
-    await waitFor('the deleted indicator\'s ruleset to go', () => stack.rulesetsNamed('Stopped_Gone').length === 0 || undefined, 60_000);
-    await waitFor('the absorbed indicator\'s ruleset to go', () => stack.rulesetsNamed('Stopped_Absorbed').length === 0 || undefined, 60_000);
+    await waitFor("the deleted indicator's ruleset to go", () => stack.rulesetsNamed('Stopped_Gone').length === 0 || undefined, 60_000);
+    await waitFor(
+      "the absorbed indicator's ruleset to go",
+      () => stack.rulesetsNamed('Stopped_Absorbed').length === 0 || undefined,
+      60_000,
+    );
     await stateReaches(stack, last);
     assert.ok(merged);
-    assert.deepEqual(stack.vt.rulesets().map((r) => r.name).sort(), ['Stopped_Fresh', 'Stopped_Keep']);
+    assert.deepEqual(
+      stack.vt
+        .rulesets()
+        .map((r) => r.name)
+        .sort(),
+      ['Stopped_Fresh', 'Stopped_Keep'],
+    );
     assert.equal(stack.rulesetsNamed('Stopped_Keep')[0]!.id, kept.id, 'the surviving ruleset was not recreated');
     const finalGone = await stack.state(gone.internalId);
-    assert.match(finalGone?.reason ?? '', /absent from a full replay/, `the sweep removed it, not a replayed event (${JSON.stringify(finalGone)})`);
+    assert.match(
+      finalGone?.reason ?? '',
+      /absent from a full replay/,
+      `the sweep removed it, not a replayed event (${JSON.stringify(finalGone)})`,
+    );
     assert.match(stack.starter!.log(), /indicators absent from the replayed snapshot/);
   } finally {
     await stack.stop();
@@ -361,7 +399,10 @@ async function pythonConnectorLeft(stack: Stack, state: Record<string, unknown>)
   await graphql('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', {
     input: { id: stack.connectorId, name: 'VirusTotal LiveHunts', type: 'STREAM', scope: ['yara'] },
   });
-  await graphql('mutation P($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id } }', { id: stack.connectorId, state: JSON.stringify(state) });
+  await graphql('mutation P($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id } }', {
+    id: stack.connectorId,
+    state: JSON.stringify(state),
+  });
 }
 
 test('after the switch from the Python connector, its rulesets go when their indicators lose detection, are revoked, deleted or merged away', async () => {
@@ -375,7 +416,10 @@ test('after the switch from the Python connector, its rulesets go when their ind
         made[name] = { internalId, id: vt.seedRuleset({ owner: 'connector', name, rules: rule(name) }).id };
       }
       // Same name, other rules: not the ruleset of that indicator.
-      made.Decoy = { internalId: '', id: vt.seedRuleset({ owner: 'connector', name: 'Python_Off', rules: rule('Python_Off', 'filesize < 1KB') }).id };
+      made.Decoy = {
+        internalId: '',
+        id: vt.seedRuleset({ owner: 'connector', name: 'Python_Off', rules: rule('Python_Off', 'filesize < 1KB') }).id,
+      };
     },
   });
   try {
@@ -390,12 +434,19 @@ test('after the switch from the Python connector, its rulesets go when their ind
     ] as const;
     for (const [name, eventId] of events) await stack.applied(made[name]!.internalId, eventId);
     await stack.applied(made.Python_Target!.internalId, events[3][1]);
-    const left = stack.vt.rulesets().map((r) => r.id).sort();
+    const left = stack.vt
+      .rulesets()
+      .map((r) => r.id)
+      .sort();
     assert.deepEqual(left, [made.Python_Target!.id, made.Python_Kept!.id, made.Decoy!.id].sort(), 'exactly the released rulesets are gone');
     // Those still asking for a ruleset adopt the one the Python connector made for them.
     assert.equal((await stack.state(made.Python_Target!.internalId))?.ruleset?.id, made.Python_Target!.id);
     assert.equal((await stack.state(made.Python_Kept!.internalId))?.ruleset?.id, made.Python_Kept!.id);
-    assert.equal(stack.writes().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets').length, 0, 'nothing created');
+    assert.equal(
+      stack.writes().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets').length,
+      0,
+      'nothing created',
+    );
   } finally {
     await stack.stop();
   }

@@ -62,7 +62,10 @@ const temporal = useTestTemporal();
 
 test('Temporal unreachable: nothing claimed past the undelivered, the stream paused when the buffer is full, nothing lost', async () => {
   const proxy = await CuttableProxy.start(temporal().address);
-  const stack = await Stack.start(temporal(), { starter: false, env: { CONNECTOR_MAX_BUFFERED_EVENTS: '30', CONNECTOR_MAX_IN_FLIGHT_EVENTS: '4' } });
+  const stack = await Stack.start(temporal(), {
+    starter: false,
+    env: { CONNECTOR_MAX_BUFFERED_EVENTS: '30', CONNECTOR_MAX_IN_FLIGHT_EVENTS: '4' },
+  });
   const savedStart = () => {
     const raw = stack.opencti.connectorState(stack.connectorId);
     return raw ? (JSON.parse(raw) as { start_from: string }).start_from : undefined;
@@ -92,7 +95,11 @@ test('Temporal unreachable: nothing claimed past the undelivered, the stream pau
     }
     assert.equal(stack.opencti.streamRequests().length, requestsWhilePaused, 'no reconnection while paused');
     assert.equal(stack.opencti.connections(), 0, 'still paused');
-    await waitFor('the failed deliveries to be reported', () => /could not hand an event to Temporal; retrying/.test(stack.starter!.log()), 30_000);
+    await waitFor(
+      'the failed deliveries to be reported',
+      () => /could not hand an event to Temporal; retrying/.test(stack.starter!.log()),
+      30_000,
+    );
     assert.ok(compareStreamIds(savedStart()!, firstUndelivered) < 0, 'still nothing claimed past the undelivered');
 
     proxy.restore();
@@ -102,8 +109,15 @@ test('Temporal unreachable: nothing claimed past the undelivered, the stream pau
     assert.equal(new Set(stack.vt.rulesets().map((r) => r.name)).size, 121);
     const resumed = stack.opencti.streamRequests()[requestsWhilePaused];
     assert.ok(resumed, 'reconnected after the pause');
-    assert.ok(compareStreamIds(resumed.headers['last-event-id'] ?? '', warmup.eventId) >= 0, 'resumed where it had read to, not from the beginning');
-    await waitFor('the position to reach the last event', () => compareStreamIds(savedStart() ?? '0-0', during[during.length - 1]!.eventId) >= 0, 60_000);
+    assert.ok(
+      compareStreamIds(resumed.headers['last-event-id'] ?? '', warmup.eventId) >= 0,
+      'resumed where it had read to, not from the beginning',
+    );
+    await waitFor(
+      'the position to reach the last event',
+      () => compareStreamIds(savedStart() ?? '0-0', during[during.length - 1]!.eventId) >= 0,
+      60_000,
+    );
   } finally {
     await stack.stop();
     await proxy.close();

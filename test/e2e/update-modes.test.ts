@@ -35,7 +35,11 @@ describe('update mode patch', () => {
     assert.equal(ruleset?.editors.length, 2);
     assert.equal(stack.vt.rulesets().length, 1);
     const writes = stack.writes().map((r) => `${r.method} ${r.path.replace(/\d{6,}/, 'ID')}`);
-    assert.deepEqual(writes, ['POST /intelligence/hunting_rulesets', 'POST /intelligence/hunting_rulesets/ID/relationships/editors', 'PATCH /intelligence/hunting_rulesets/ID']);
+    assert.deepEqual(writes, [
+      'POST /intelligence/hunting_rulesets',
+      'POST /intelligence/hunting_rulesets/ID/relationships/editors',
+      'PATCH /intelligence/hunting_rulesets/ID',
+    ]);
   });
 
   test('a rejected edit keeps the previous, valid rule running and is recorded', async () => {
@@ -48,7 +52,7 @@ describe('update mode patch', () => {
   });
 });
 
-describe('drop-in replacement: adopting the Python connector\'s rulesets', () => {
+describe("drop-in replacement: adopting the Python connector's rulesets", () => {
   let stack: Stack;
   let legacyId: string;
   let sharedId: string;
@@ -58,9 +62,15 @@ describe('drop-in replacement: adopting the Python connector\'s rulesets', () =>
       virusTotal: { users },
       prepare: ({ vt }) => {
         // Decoys share the name (and so its words) but not the rules: the lookup must read every page.
-        for (let i = 0; i < 45; i++) vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule', `filesize < ${i}KB`) });
+        for (let i = 0; i < 45; i++)
+          vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule', `filesize < ${i}KB`) });
         legacyId = vt.seedRuleset({ owner: 'connector', name: 'Legacy_Rule', rules: rule('Legacy_Rule') }).id;
-        sharedId = vt.seedRuleset({ owner: 'colleague', name: 'Colleague_Rule', rules: rule('Colleague_Rule'), editors: [{ type: 'user', id: 'connector' }] }).id;
+        sharedId = vt.seedRuleset({
+          owner: 'colleague',
+          name: 'Colleague_Rule',
+          rules: rule('Colleague_Rule'),
+          editors: [{ type: 'user', id: 'connector' }],
+        }).id;
       },
     });
   });
@@ -71,7 +81,11 @@ describe('drop-in replacement: adopting the Python connector\'s rulesets', () =>
     const created = stack.opencti.createIndicator({ name: 'Legacy_Rule', pattern: rule('Legacy_Rule') });
     const state = await stack.applied(created.internalId, created.eventId);
     assert.equal(state.ruleset?.id, legacy.id);
-    assert.equal(stack.writes().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets').length, 0, 'nothing created');
+    assert.equal(
+      stack.writes().filter((r) => r.method === 'POST' && r.path === '/intelligence/hunting_rulesets').length,
+      0,
+      'nothing created',
+    );
     assert.equal(stack.vt.rulesets().find((r) => r.id === legacy.id)?.editors.length, 2, 'shared with the configured editors');
     const pages = stack.vt.requests().filter((r) => r.method === 'GET' && r.path === '/intelligence/hunting_rulesets');
     assert.ok(pages.length >= 2 && pages.slice(1).every((r) => r.query.cursor), 'every page was read');
@@ -84,8 +98,14 @@ describe('drop-in replacement: adopting the Python connector\'s rulesets', () =>
     assert.notEqual(state.ruleset?.id, shared.id);
     const deleted = stack.opencti.deleteIndicator(created.internalId);
     await stack.applied(created.internalId, deleted);
-    assert.deepEqual(stack.rulesetsNamed('Colleague_Rule').map((r) => r.id), [shared.id]);
-    assert.ok(stack.writes().every((r) => !r.path.includes(shared.id)), 'no write touched the shared ruleset');
+    assert.deepEqual(
+      stack.rulesetsNamed('Colleague_Rule').map((r) => r.id),
+      [shared.id],
+    );
+    assert.ok(
+      stack.writes().every((r) => !r.path.includes(shared.id)),
+      'no write touched the shared ruleset',
+    );
   });
 });
 
@@ -122,7 +142,9 @@ describe('drift repair', () => {
       await fetch(`${stack.vt.url}/intelligence/hunting_rulesets/${id}`, {
         method: 'PATCH',
         headers,
-        body: JSON.stringify({ data: { type: 'hunting_ruleset', id, attributes: { rules: rule('Drifting', 'false'), notification_emails: [] } } }),
+        body: JSON.stringify({
+          data: { type: 'hunting_ruleset', id, attributes: { rules: rule('Drifting', 'false'), notification_emails: [] } },
+        }),
       });
       await stack.handle(created.internalId).signal(reapplySignal);
       await waitFor('the edit to be undone', () => stack.rulesetsNamed('Drifting')[0]?.rules === rule('Drifting'), 30_000);

@@ -30,24 +30,34 @@ after(async () => {
   await server?.stop();
 });
 
-test('an indicator\'s workflow page: its activities and timer by what they do; its name, status and reason in the user metadata', async () => {
+test("an indicator's workflow page: its activities and timer by what they do; its name, status and reason in the user metadata", async () => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.goto(workflowPageUrl(server.uiUrl, scene.live.workflowId));
   // The timeline (the default tab) labels each activity and timer with its summary.
   await waitForTexts(page, ['create ruleset ACME_Loader_Strings', 'next drift check']);
   await page.getByRole('tab', { name: 'User Metadata' }).click();
-  const text = await waitForTexts(page, ['YARA indicator ACME_Loader_Strings', 'ACME_Loader_Strings: active', 'ruleset created', 'Livehunt ruleset:']);
+  const text = await waitForTexts(page, [
+    'YARA indicator ACME_Loader_Strings',
+    'ACME_Loader_Strings: active',
+    'ruleset created',
+    'Livehunt ruleset:',
+  ]);
   const rulesetId = stack.rulesetsNamed('ACME_Loader_Strings')[0]?.id;
   assert.ok(rulesetId && text.includes(rulesetId), 'the current details name the ruleset VirusTotal holds');
   assert.ok(text.includes(`/dashboard/observations/indicators/${scene.live.internalId}`), 'the details link to the indicator in OpenCTI');
   await page.close();
 });
 
-test('a rejected rule: the status and VirusTotal\'s reason are on the workflow page', async () => {
+test("a rejected rule: the status and VirusTotal's reason are on the workflow page", async () => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.goto(workflowPageUrl(server.uiUrl, scene.rejected.workflowId));
   await page.getByRole('tab', { name: 'User Metadata' }).click();
-  await waitForTexts(page, ['YARA indicator Broken_Macro_Rule', 'Broken_Macro_Rule: invalid-rule', 'VirusTotal rejected the rule', 'Last error:']);
+  await waitForTexts(page, [
+    'YARA indicator Broken_Macro_Rule',
+    'Broken_Macro_Rule: invalid-rule',
+    'VirusTotal rejected the rule',
+    'Last error:',
+  ]);
   await page.close();
 });
 

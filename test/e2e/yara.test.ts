@@ -32,7 +32,10 @@ describe('rules checked before sending; network rulesets', () => {
     const created = stack.opencti.createIndicator({ name: 'Undefined_B', pattern: broken });
     const state = await stack.applied(created.internalId, created.eventId);
     assert.equal(state.status, 'invalid-rule');
-    assert.match(state.lastError?.message ?? '', /^YARA-X refuses the rule \(file ruleset; no match type compiles it\): E025 at line 5, column 5: unknown pattern `\$b` \(this pattern is not declared in the `strings` section\)$/);
+    assert.match(
+      state.lastError?.message ?? '',
+      /^YARA-X refuses the rule \(file ruleset; no match type compiles it\): E025 at line 5, column 5: unknown pattern `\$b` \(this pattern is not declared in the `strings` section\)$/,
+    );
     assert.match(state.reason, /rejected the rule: YARA-X refuses the rule .*E025 at line 5, column 5/);
     assert.deepEqual(stack.vt.requests(), [], 'no VirusTotal request at all');
     const description = await stack.handle(created.internalId).describe();
@@ -65,7 +68,8 @@ describe('rules checked before sending; network rulesets', () => {
 
   test('a rule meta vt_match_object_type chooses the type; without it the narrowest that compiles', async () => {
     const ip = 'import "vt"\nrule Bad_Host {\n  condition:\n    vt.net.ip.raw == "203.0.113.7"\n}';
-    const marked = 'import "vt"\nrule Bad_Host_Domains {\n  meta:\n    vt_match_object_type = "domain"\n  condition:\n    vt.net.ip.raw == "203.0.113.7"\n}';
+    const marked =
+      'import "vt"\nrule Bad_Host_Domains {\n  meta:\n    vt_match_object_type = "domain"\n  condition:\n    vt.net.ip.raw == "203.0.113.7"\n}';
     const a = stack.opencti.createIndicator({ name: 'Bad_Host', pattern: ip });
     const b = stack.opencti.createIndicator({ name: 'Bad_Host_Domains', pattern: marked });
     await stack.applied(a.internalId, a.eventId);
@@ -93,7 +97,9 @@ describe('rules checked before sending; network rulesets', () => {
     const created = stack.opencti.createIndicator({ name: 'Slow_One', pattern });
     const state = await stack.applied(created.internalId, created.eventId);
     assert.equal(state.status, 'active');
-    assert.deepEqual(state.ruleset?.content.compiled?.warnings, ['slow_pattern at line 3, column 5: slow pattern (this pattern may slow down the scan)']);
+    assert.deepEqual(state.ruleset?.content.compiled?.warnings, [
+      'slow_pattern at line 3, column 5: slow pattern (this pattern may slow down the scan)',
+    ]);
     assert.match(stack.worker.log(), /the YARA-X compiler warns about the rule/);
   });
 });
@@ -122,7 +128,9 @@ describe('update mode patch', () => {
     const created = stack.opencti.createIndicator({ name: 'Stays_Valid', pattern: rule('Stays_Valid', 'filesize < 1MB') });
     await stack.applied(created.internalId, created.eventId);
     stack.vt.clearRequests();
-    const eventId = stack.opencti.updateIndicator(created.internalId, { pattern: 'import "pe"\nrule Stays_Valid { condition: pe.no_such_field == 1 }' });
+    const eventId = stack.opencti.updateIndicator(created.internalId, {
+      pattern: 'import "pe"\nrule Stays_Valid { condition: pe.no_such_field == 1 }',
+    });
     const state = await stack.applied(created.internalId, eventId);
     assert.equal(state.status, 'invalid-rule');
     assert.match(state.lastError?.message ?? '', /E008 at line 2, column 34: unknown field or method `no_such_field`/);
@@ -210,10 +218,17 @@ describe('new files only', () => {
       await stack.handle(created.internalId).signal(reapplySignal);
       await waitFor(`check ${check} of the ruleset`, () => reads() > before, 30_000);
     }
-    assert.deepEqual(stack.vt.requests().filter((r) => r.method === 'PATCH' && r.path === path), []);
+    assert.deepEqual(
+      stack.vt.requests().filter((r) => r.method === 'PATCH' && r.path === path),
+      [],
+    );
 
     // Edited by hand back to the unrestricted pattern: put back restricted.
-    await fetch(`${stack.vt.url}${path}`, { method: 'PATCH', headers: HEADERS, body: JSON.stringify({ data: { type: 'hunting_ruleset', id: ruleset!.id, attributes: { rules: MULTI } } }) });
+    await fetch(`${stack.vt.url}${path}`, {
+      method: 'PATCH',
+      headers: HEADERS,
+      body: JSON.stringify({ data: { type: 'hunting_ruleset', id: ruleset!.id, attributes: { rules: MULTI } } }),
+    });
     await stack.handle(created.internalId).signal(reapplySignal);
     await waitFor('the restricted text to be put back', () => stack.rulesetsNamed('Acme_Multi')[0]?.rules === RESTRICTED, 30_000);
   });

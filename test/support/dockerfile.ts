@@ -65,9 +65,19 @@ export function copiesOf(stage: Stage): Copy[] {
     .map((instruction) => {
       const words = instruction.args.split(/\s+/);
       const flags = words.filter((word) => word.startsWith('--'));
-      const rest = instruction.args.startsWith('[') ? (JSON.parse(instruction.args) as string[]) : words.filter((word) => !word.startsWith('--'));
-      const from = flags.find((flag) => flag.startsWith('--from='))?.slice('--from='.length).toLowerCase();
-      return { from, flags, sources: rest.slice(0, -1).map((source) => source.replace(/^\.\//, '').replace(/\/+$/, '') || '.'), destination: rest.at(-1)! };
+      const rest = instruction.args.startsWith('[')
+        ? (JSON.parse(instruction.args) as string[])
+        : words.filter((word) => !word.startsWith('--'));
+      const from = flags
+        .find((flag) => flag.startsWith('--from='))
+        ?.slice('--from='.length)
+        .toLowerCase();
+      return {
+        from,
+        flags,
+        sources: rest.slice(0, -1).map((source) => source.replace(/^\.\//, '').replace(/\/+$/, '') || '.'),
+        destination: rest.at(-1)!,
+      };
     });
 }
 
@@ -75,7 +85,8 @@ export function copiesOf(stage: Stage): Copy[] {
 export function envOf(stage: Stage): Record<string, string> {
   const env: Record<string, string> = {};
   for (const args of instructionsOf(stage, 'ENV')) {
-    for (const match of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|'([^']*)'|(\S*))/g)) env[match[1]!] = match[3] ?? match[4] ?? match[5] ?? '';
+    for (const match of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|'([^']*)'|(\S*))/g))
+      env[match[1]!] = match[3] ?? match[4] ?? match[5] ?? '';
   }
   return env;
 }
@@ -94,7 +105,8 @@ export function userOf(stage: Stage): string {
 export function cmdOf(stage: Stage): string[] {
   const cmd = instructionsOf(stage, 'CMD').at(-1);
   if (cmd === undefined) throw new Error('Dockerfile: the image has no CMD');
-  if (!cmd.startsWith('[')) throw new Error(`Dockerfile: CMD ${cmd} is in the shell form; use the exec (JSON) form so signals reach the process`);
+  if (!cmd.startsWith('['))
+    throw new Error(`Dockerfile: CMD ${cmd} is in the shell form; use the exec (JSON) form so signals reach the process`);
   return JSON.parse(cmd) as string[];
 }
 
@@ -107,5 +119,10 @@ export function entrypointOf(stage: Stage): string[] | undefined {
 
 /** The commands of a stage's RUN instructions, each split on `&&` into its steps. */
 export function runStepsOf(stage: Stage): string[][] {
-  return instructionsOf(stage, 'RUN').map((run) => run.split('&&').map((step) => step.trim()).filter((step) => step !== ''));
+  return instructionsOf(stage, 'RUN').map((run) =>
+    run
+      .split('&&')
+      .map((step) => step.trim())
+      .filter((step) => step !== ''),
+  );
 }

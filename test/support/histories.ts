@@ -13,11 +13,17 @@ export const HISTORY_DIR = path.resolve(__dirname, '../fixtures/histories');
 
 export async function fetchHistories(client: Client, workflows: Array<{ workflowId: string; runId?: string }>) {
   return Promise.all(
-    workflows.map(async ({ workflowId, runId }) => ({ workflowId, history: await client.workflow.getHandle(workflowId, runId).fetchHistory() })),
+    workflows.map(async ({ workflowId, runId }) => ({
+      workflowId,
+      history: await client.workflow.getHandle(workflowId, runId).fetchHistory(),
+    })),
   );
 }
 
-export function saveHistories(histories: Array<{ workflowId: string; history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> }>, names: string[]): void {
+export function saveHistories(
+  histories: Array<{ workflowId: string; history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> }>,
+  names: string[],
+): void {
   histories.forEach(({ history }, index) => writeFileSync(path.join(HISTORY_DIR, `${names[index]}.json`), historyToJSON(history)));
 }
 
@@ -25,7 +31,10 @@ export function loadRecordedHistories(): Array<{ workflowId: string; history: Re
   return readdirSync(HISTORY_DIR)
     .filter((file) => file.endsWith('.json'))
     .sort()
-    .map((file) => ({ workflowId: file.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))) }));
+    .map((file) => ({
+      workflowId: file.replace(/\.json$/, ''),
+      history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))),
+    }));
 }
 
 /** Replays every history; returns the failures as "workflowId: message". */

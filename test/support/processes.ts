@@ -13,7 +13,10 @@ export class RoleProcess {
   readonly output: string[] = [];
   private readonly exited: Promise<number | null>;
 
-  private constructor(readonly role: keyof typeof ENTRY, readonly child: ChildProcess) {
+  private constructor(
+    readonly role: keyof typeof ENTRY,
+    readonly child: ChildProcess,
+  ) {
     const collect = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.trim()) this.output.push(line);
     };
@@ -25,7 +28,9 @@ export class RoleProcess {
   static start(role: keyof typeof ENTRY, env: Record<string, string>): RoleProcess {
     const base = processEnvironment();
     // Only what the connector documents, plus what Node itself needs to run.
-    const inherited = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'TEMPORAL_CLI_PATH'].filter((name) => base[name]).map((name) => [name, base[name]!]));
+    const inherited = Object.fromEntries(
+      ['PATH', 'HOME', 'TMPDIR', 'TEMPORAL_CLI_PATH'].filter((name) => base[name]).map((name) => [name, base[name]!]),
+    );
     const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[role]], {
       cwd: ROOT,
       env: { ...inherited, CONNECTOR_CONFIG_FILE: path.join(ROOT, 'test/support/empty-config.yml'), ...env },
@@ -48,7 +53,12 @@ export class RoleProcess {
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -58,7 +68,8 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }

@@ -96,7 +96,9 @@ export class Stack {
         `${internalId} to apply ${eventId}`,
         async () => {
           const state = await this.state(internalId);
-          return state?.lastAppliedStreamId && compareStreamIds(state.lastAppliedStreamId, eventId) >= 0 && state.queued === 0 ? state : undefined;
+          return state?.lastAppliedStreamId && compareStreamIds(state.lastAppliedStreamId, eventId) >= 0 && state.queued === 0
+            ? state
+            : undefined;
         },
         timeoutMs,
         200,
@@ -106,9 +108,14 @@ export class Stack {
       const state = await this.state(internalId).catch(() => undefined);
       const pending = await this.handle(internalId)
         .describe()
-        .then((d) => d.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`))
+        .then((d) =>
+          d.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`),
+        )
         .catch(() => undefined);
-      throw new Error(`${(error as Error).message}\nstate: ${JSON.stringify(state)}\npending activities: ${JSON.stringify(pending)}\nworker log tail:\n${this.worker.log().slice(-2000)}`, { cause: error });
+      throw new Error(
+        `${(error as Error).message}\nstate: ${JSON.stringify(state)}\npending activities: ${JSON.stringify(pending)}\nworker log tail:\n${this.worker.log().slice(-2000)}`,
+        { cause: error },
+      );
     }
   }
 

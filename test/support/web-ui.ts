@@ -32,7 +32,9 @@ export interface SceneIndicator {
 }
 
 /** Indicators in the states an operator meets: live rulesets, a rejected rule, a detection turned off. */
-export async function playScene(stack: Stack): Promise<Record<'live' | 'rejected' | 'switchedOff', SceneIndicator> & { all: SceneIndicator[] }> {
+export async function playScene(
+  stack: Stack,
+): Promise<Record<'live' | 'rejected' | 'switchedOff', SceneIndicator> & { all: SceneIndicator[] }> {
   const make = async (name: string, pattern: string, status: string, detectionOff = false) => {
     const created = stack.opencti.createIndicator({ name, pattern });
     let eventId = created.eventId;
@@ -45,7 +47,10 @@ export async function playScene(stack: Stack): Promise<Record<'live' | 'rejected
     return { name, internalId: created.internalId, workflowId: indicatorWorkflowId(created.internalId), status };
   };
   const live = await make('ACME_Loader_Strings', rule('ACME_Loader_Strings', 'filesize < 2MB'), 'active');
-  const others = [await make('Emotet_Doc_Dropper', rule('Emotet_Doc_Dropper'), 'active'), await make('CobaltStrike_Beacon_Config', rule('CobaltStrike_Beacon_Config'), 'active')];
+  const others = [
+    await make('Emotet_Doc_Dropper', rule('Emotet_Doc_Dropper'), 'active'),
+    await make('CobaltStrike_Beacon_Config', rule('CobaltStrike_Beacon_Config'), 'active'),
+  ];
   const rejected = await make('Broken_Macro_Rule', 'rule Broken_Macro_Rule { condition: ', 'invalid-rule');
   const switchedOff = await make('Retired_Webshell', rule('Retired_Webshell'), 'inactive', true);
   return { live, rejected, switchedOff, all: [live, ...others, rejected, switchedOff] };
@@ -58,7 +63,9 @@ export function workflowPageUrl(uiUrl: string, workflowId: string, namespace = '
 /** Text of the page and of its frames (the UI renders summaries and details, Markdown, in sandboxed frames). */
 export async function visibleText(page: Page): Promise<string> {
   // A string, evaluated in the browser: this project compiles without the DOM types.
-  const texts = await Promise.all(page.frames().map((frame) => frame.evaluate('document.body ? document.body.innerText : ""').catch(() => '')));
+  const texts = await Promise.all(
+    page.frames().map((frame) => frame.evaluate('document.body ? document.body.innerText : ""').catch(() => '')),
+  );
   return texts.join('\n');
 }
 
@@ -77,7 +84,7 @@ export async function waitForTexts(page: Page, expected: Array<string | RegExp>,
     );
   } catch (error) {
     const missing = expected.filter((item) => !(typeof item === 'string' ? last.includes(item) : item.test(last)));
-    throw new Error(`${(error as Error).message}\nmissing: ${missing.join(', ')}\npage text:\n${last.slice(0, 3000)}`);
+    throw new Error(`${(error as Error).message}\nmissing: ${missing.join(', ')}\npage text:\n${last.slice(0, 3000)}`, { cause: error });
   }
 }
 
@@ -88,7 +95,8 @@ export async function waitForTexts(page: Page, expected: Array<string | RegExp>,
 export async function showIndicatorColumns(page: Page, hide: string[] = []): Promise<void> {
   await page.getByTestId('workflows-summary-table-configuration-button').click();
   // Each column is a row of the settings drawer: its name, then its add (+) or remove (-) button.
-  const toggle = (column: string) => page.getByText(column, { exact: true }).filter({ visible: true }).last().locator('xpath=..').getByRole('button').last().click();
+  const toggle = (column: string) =>
+    page.getByText(column, { exact: true }).filter({ visible: true }).last().locator('xpath=..').getByRole('button').last().click();
   for (const column of ['LivehuntIndicatorName', 'LivehuntStatus']) await toggle(column);
   for (const column of hide) await toggle(column);
   await page.getByRole('button', { name: 'Close' }).filter({ visible: true }).first().click();

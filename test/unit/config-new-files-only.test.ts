@@ -7,8 +7,13 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../config/load';
 
-const worker = { VIRUSTOTAL_LIVEHUNT_TOKEN: 'secret-vt-key', VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: '[]', TEMPORAL_ADDRESS: '127.0.0.1:7233' };
-const load = (env: Record<string, string>, configFile: string | false = false) => loadConfig('worker', { env: { ...worker, ...env }, configFile });
+const worker = {
+  VIRUSTOTAL_LIVEHUNT_TOKEN: 'secret-vt-key',
+  VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: '[]',
+  TEMPORAL_ADDRESS: '127.0.0.1:7233',
+};
+const load = (env: Record<string, string>, configFile: string | false = false) =>
+  loadConfig('worker', { env: { ...worker, ...env }, configFile });
 
 test('new files only is off by default and read as a boolean', () => {
   assert.equal(load({}).virusTotal.newFilesOnly, false);
@@ -25,6 +30,7 @@ test('config.yml virustotal_livehunt.new_files_only maps to it', () => {
 test('anything else is refused, naming the variable', () => {
   assert.throws(
     () => load({ VIRUSTOTAL_LIVEHUNT_NEW_FILES_ONLY: 'sometimes' }),
-    (error: unknown) => error instanceof ConfigError && error.problems.some((p) => /VIRUSTOTAL_LIVEHUNT_NEW_FILES_ONLY.*true or false/.test(p)),
+    (error: unknown) =>
+      error instanceof ConfigError && error.problems.some((p) => /VIRUSTOTAL_LIVEHUNT_NEW_FILES_ONLY.*true or false/.test(p)),
   );
 });

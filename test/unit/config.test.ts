@@ -50,18 +50,36 @@ test('a valid configuration gets the seed defaults', () => {
 
 test('shared owners accept the seed JSON list, comma-separated names and group: entries', () => {
   const json = loadConfig('worker', { env: { ...valid, VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: '["user1", "user2"]' }, configFile: false });
-  assert.deepEqual(json.virusTotal.editors, [{ type: 'user', id: 'user1' }, { type: 'user', id: 'user2' }]);
-  const mixed = loadConfig('worker', { env: { ...valid, VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: 'alice, group:acme_soc,user:bob' }, configFile: false });
-  assert.deepEqual(mixed.virusTotal.editors, [{ type: 'user', id: 'alice' }, { type: 'group', id: 'acme_soc' }, { type: 'user', id: 'bob' }]);
+  assert.deepEqual(json.virusTotal.editors, [
+    { type: 'user', id: 'user1' },
+    { type: 'user', id: 'user2' },
+  ]);
+  const mixed = loadConfig('worker', {
+    env: { ...valid, VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS: 'alice, group:acme_soc,user:bob' },
+    configFile: false,
+  });
+  assert.deepEqual(mixed.virusTotal.editors, [
+    { type: 'user', id: 'alice' },
+    { type: 'group', id: 'acme_soc' },
+    { type: 'user', id: 'bob' },
+  ]);
 });
 
 test('notification e-mails accept a JSON list, including the Python literal form', () => {
-  const config = loadConfig('worker', { env: { ...valid, VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: "['a@x.org', 'b@x.org']" }, configFile: false });
+  const config = loadConfig('worker', {
+    env: { ...valid, VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: "['a@x.org', 'b@x.org']" },
+    configFile: false,
+  });
   assert.deepEqual(config.virusTotal.notificationEmails, ['a@x.org', 'b@x.org']);
 });
 
 test('three mistakes are reported together, each naming its variable, without echoing secrets', () => {
-  const problems = problemsOf({ ...valid, CONNECTOR_ID: 'not-a-uuid', CONNECTOR_CONFIDENCE_LEVEL: '101', VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: 'soc@example.org,not-an-email' });
+  const problems = problemsOf({
+    ...valid,
+    CONNECTOR_ID: 'not-a-uuid',
+    CONNECTOR_CONFIDENCE_LEVEL: '101',
+    VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS: 'soc@example.org,not-an-email',
+  });
   assert.equal(problems.length, 3, problems.join('\n'));
   assert.match(problems.join('\n'), /CONNECTOR_ID: must be a UUID/);
   assert.match(problems.join('\n'), /CONNECTOR_CONFIDENCE_LEVEL: must be an integer from 0 to 100/);
@@ -112,7 +130,10 @@ test('config.yml is read, and the environment wins over it', () => {
   assert.equal(config.connector.liveStreamId, 'stream-from-file');
   assert.equal(config.connector.listenDelete, false);
   assert.deepEqual(config.virusTotal.notificationEmails, ['a@x.org', 'b@x.org']);
-  assert.deepEqual(config.virusTotal.editors, [{ type: 'user', id: 'user1' }, { type: 'group', id: 'soc' }]);
+  assert.deepEqual(config.virusTotal.editors, [
+    { type: 'user', id: 'user1' },
+    { type: 'group', id: 'soc' },
+  ]);
 });
 
 test('a named config file that does not exist is an error naming CONNECTOR_CONFIG_FILE', () => {
@@ -120,7 +141,14 @@ test('a named config file that does not exist is an error naming CONNECTOR_CONFI
 });
 
 test('bad values of typed variables name the variable and the reason', () => {
-  const problems = problemsOf({ ...valid, CONNECTOR_LIVE_STREAM_LISTEN_DELETE: 'maybe', CONNECTOR_CONFIDENCE_LEVEL: '101', VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: 'soon', VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'merge', OPENCTI_URL: 'opencti' });
+  const problems = problemsOf({
+    ...valid,
+    CONNECTOR_LIVE_STREAM_LISTEN_DELETE: 'maybe',
+    CONNECTOR_CONFIDENCE_LEVEL: '101',
+    VIRUSTOTAL_LIVEHUNT_VERIFY_INTERVAL: 'soon',
+    VIRUSTOTAL_LIVEHUNT_UPDATE_MODE: 'merge',
+    OPENCTI_URL: 'opencti',
+  });
   const text = problems.join('\n');
   assert.match(text, /CONNECTOR_LIVE_STREAM_LISTEN_DELETE: must be true or false/);
   assert.match(text, /CONNECTOR_CONFIDENCE_LEVEL: must be an integer from 0 to 100/);

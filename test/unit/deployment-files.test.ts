@@ -12,7 +12,17 @@ import { ConfigError, flattenYaml, loadConfig, type RawSettings } from '../../co
 import { commonSchema, connectorSchema, openCtiSchema, temporalSchema, virusTotalSchema } from '../../config/schema';
 import { resolveTemporalCli, temporalCliVersion } from '../../temporal/cli';
 import { processEnvironment } from '../../config';
-import { cmdOf, copiesOf, dockerfileStages, envOf, finalStage, instructionsOf, runStepsOf, userOf, type Stage } from '../support/dockerfile';
+import {
+  cmdOf,
+  copiesOf,
+  dockerfileStages,
+  envOf,
+  finalStage,
+  instructionsOf,
+  runStepsOf,
+  userOf,
+  type Stage,
+} from '../support/dockerfile';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PLACEHOLDER = 'ChangeMe';
@@ -35,7 +45,11 @@ const KNOWN = keysOf(ALL_SCHEMAS);
 
 /** A variable is mandatory when its schema rejects it being absent. */
 function mandatoryKeys(schemas: readonly { shape: Record<string, { safeParse(value: unknown): { success: boolean } }> }[]): string[] {
-  return schemas.flatMap((schema) => Object.entries(schema.shape).filter(([, type]) => !type.safeParse(undefined).success).map(([key]) => key));
+  return schemas.flatMap((schema) =>
+    Object.entries(schema.shape)
+      .filter(([, type]) => !type.safeParse(undefined).success)
+      .map(([key]) => key),
+  );
 }
 
 /** Variables only `npm start`'s embedded Temporal dev server uses; meaningless in a container. */
@@ -44,7 +58,10 @@ const EMBEDDED_SERVER_ONLY = ['TEMPORAL_CLI_PATH', 'TEMPORAL_DEV_SERVER_PORT', '
 /** Replaces the ChangeMe placeholders with values the schema accepts. */
 function withPlaceholdersReplaced(env: RawSettings): RawSettings {
   return Object.fromEntries(
-    Object.entries(env).map(([key, value]) => [key, value === PLACEHOLDER ? (key === 'CONNECTOR_ID' ? A_UUID : `replaced-${key.toLowerCase()}`) : value]),
+    Object.entries(env).map(([key, value]) => [
+      key,
+      value === PLACEHOLDER ? (key === 'CONNECTOR_ID' ? A_UUID : `replaced-${key.toLowerCase()}`) : value,
+    ]),
   );
 }
 
@@ -130,7 +147,9 @@ const tagOf = (image: string | undefined) => /:([\w.-]+)$/.exec(image ?? '')?.[1
 
 /** The stage that builds what the final stage copies with --from. */
 function buildStage(): Stage {
-  const froms = copiesOf(finalStage()).map((copy) => copy.from).filter((from) => from !== undefined);
+  const froms = copiesOf(finalStage())
+    .map((copy) => copy.from)
+    .filter((from) => from !== undefined);
   assert.equal(new Set(froms).size, 1, 'the runtime stage copies from one build stage');
   const stage = dockerfileStages().find((candidate) => candidate.name === froms[0]);
   assert.ok(stage, `COPY --from=${froms[0]} names an earlier stage`);
@@ -156,7 +175,9 @@ function reachableFiles(entry: string): Set<string> {
     seen.add(relative);
     for (const match of readFileSync(file, 'utf8').matchAll(importPattern)) {
       const target = path.resolve(path.dirname(file), match[1]!);
-      const resolved = [target, `${target}.ts`, path.join(target, 'index.ts')].find((candidate) => existsSync(candidate) && statSync(candidate).isFile());
+      const resolved = [target, `${target}.ts`, path.join(target, 'index.ts')].find(
+        (candidate) => existsSync(candidate) && statSync(candidate).isFile(),
+      );
       assert.ok(resolved, `${relative} imports ${match[1]}, which resolves to no file`);
       pending.push(resolved);
     }
@@ -223,7 +244,10 @@ test("compose: the worker runs the image's CMD, the starter the compiled starter
   assert.deepEqual(commandOf(starter), ['node', 'dist/starter/main.js']);
   // Each command runs the compiled form of the role's entry point, which npm run <role> runs as TypeScript.
   const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  for (const [role, svc] of [['worker', worker], ['starter', starter]] as const) {
+  for (const [role, svc] of [
+    ['worker', worker],
+    ['starter', starter],
+  ] as const) {
     const source = sourceOfCompiled(commandOf(svc)[1]!);
     assert.equal(scripts[role], `tsx ${source}`, `npm run ${role} runs the source of what the container runs`);
   }
@@ -233,11 +257,22 @@ test("compose: the worker runs the image's CMD, the starter the compiled starter
 });
 
 test('compose: every connector variable set is one the configuration schema knows, and one that role reads', () => {
-  for (const [name, role] of [[WORKER, 'worker'], [STARTER, 'starter']] as const) {
+  for (const [name, role] of [
+    [WORKER, 'worker'],
+    [STARTER, 'starter'],
+  ] as const) {
     const keys = Object.keys(environmentOf(service(name)));
-    assert.deepEqual(keys.filter((key) => !KNOWN.has(key)), [], `${name} sets variables the connector does not know (typos?)`);
+    assert.deepEqual(
+      keys.filter((key) => !KNOWN.has(key)),
+      [],
+      `${name} sets variables the connector does not know (typos?)`,
+    );
     const read = keysOf(ROLE_SCHEMAS[role]);
-    assert.deepEqual(keys.filter((key) => !read.has(key)), [], `${name} sets variables its role (${role}) never reads`);
+    assert.deepEqual(
+      keys.filter((key) => !read.has(key)),
+      [],
+      `${name} sets variables its role (${role}) never reads`,
+    );
   }
 });
 
@@ -248,19 +283,28 @@ test('compose: every variable a container can use is listed, on the worker or th
 });
 
 test('compose: the mandatory variables are present, and the services load once the placeholders are replaced', () => {
-  for (const [name, role] of [[WORKER, 'worker'], [STARTER, 'starter']] as const) {
+  for (const [name, role] of [
+    [WORKER, 'worker'],
+    [STARTER, 'starter'],
+  ] as const) {
     const env = environmentOf(service(name));
     // TEMPORAL_ADDRESS is optional in the schema (npm start) but required by both container roles.
     const mandatory = ['TEMPORAL_ADDRESS', ...mandatoryKeys(ROLE_SCHEMAS[role])];
-    assert.deepEqual(mandatory.filter((key) => !env[key]), [], `${name} sets every mandatory variable`);
+    assert.deepEqual(
+      mandatory.filter((key) => !env[key]),
+      [],
+      `${name} sets every mandatory variable`,
+    );
     const config = loadConfig(role as 'worker', { env: withPlaceholdersReplaced(env), configFile: false });
     assert.ok(config.temporal.address, `${name} has a Temporal address`);
   }
   // The list above is derived from the schema; spell out the ones a reader expects.
   const worker = environmentOf(service(WORKER));
   const starter = environmentOf(service(STARTER));
-  for (const key of ['VIRUSTOTAL_LIVEHUNT_TOKEN', 'VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS']) assert.ok(worker[key], `the worker sets ${key}`);
-  for (const key of ['OPENCTI_URL', 'OPENCTI_TOKEN', 'CONNECTOR_ID', 'CONNECTOR_LIVE_STREAM_ID']) assert.ok(starter[key], `the starter sets ${key}`);
+  for (const key of ['VIRUSTOTAL_LIVEHUNT_TOKEN', 'VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS'])
+    assert.ok(worker[key], `the worker sets ${key}`);
+  for (const key of ['OPENCTI_URL', 'OPENCTI_TOKEN', 'CONNECTOR_ID', 'CONNECTOR_LIVE_STREAM_ID'])
+    assert.ok(starter[key], `the starter sets ${key}`);
 });
 
 test('compose: secrets are ChangeMe placeholders the connector refuses, and each secret is on one service only', () => {
@@ -272,10 +316,16 @@ test('compose: secrets are ChangeMe placeholders the connector refuses, and each
   assert.equal(starter.CONNECTOR_LIVE_STREAM_ID, PLACEHOLDER);
   assert.equal(worker.VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS, '["user1", "user2"]', 'the seed style for lists');
   const workerProblems = problemsOf(() => loadConfig('worker', { env: worker, configFile: false }));
-  assert.ok(workerProblems.some((problem) => problem.startsWith('VIRUSTOTAL_LIVEHUNT_TOKEN:')), workerProblems.join('\n'));
+  assert.ok(
+    workerProblems.some((problem) => problem.startsWith('VIRUSTOTAL_LIVEHUNT_TOKEN:')),
+    workerProblems.join('\n'),
+  );
   const starterProblems = problemsOf(() => loadConfig('starter', { env: starter, configFile: false }));
   for (const key of ['OPENCTI_TOKEN', 'CONNECTOR_ID', 'CONNECTOR_LIVE_STREAM_ID']) {
-    assert.ok(starterProblems.some((problem) => problem.startsWith(`${key}:`)), `${key} placeholder refused:\n${starterProblems.join('\n')}`);
+    assert.ok(
+      starterProblems.some((problem) => problem.startsWith(`${key}:`)),
+      `${key} placeholder refused:\n${starterProblems.join('\n')}`,
+    );
   }
   assert.equal(worker.OPENCTI_TOKEN, undefined, 'the worker never holds the OpenCTI token');
   assert.equal(starter.VIRUSTOTAL_LIVEHUNT_TOKEN, undefined, 'the starter never holds the VirusTotal key');
@@ -294,11 +344,17 @@ test('compose: TEMPORAL_ADDRESS points at the temporal service; both roles wait 
   assert.equal(port, '7233', 'the Temporal frontend gRPC port');
   const temporal = services[host!];
   assert.ok(temporal, `TEMPORAL_ADDRESS names a service of this file (${host})`);
-  assert.match(temporal.image ?? '', /^temporalio\/server:\d+\.\d+\.\d+$/, 'the temporalio/server image with a pinned version (auto-setup is no longer published)');
+  assert.match(
+    temporal.image ?? '',
+    /^temporalio\/server:\d+\.\d+\.\d+$/,
+    'the temporalio/server image with a pinned version (auto-setup is no longer published)',
+  );
   assert.ok(temporal.healthcheck?.test && !temporal.healthcheck.disable, 'the Temporal service has a healthcheck');
 
   // The namespace: created by an admin-tools one-shot once the server is healthy.
-  const creators = Object.entries(services).filter(([, svc]) => svc.image?.startsWith('temporalio/admin-tools:') && environmentOf(svc).DEFAULT_NAMESPACE);
+  const creators = Object.entries(services).filter(
+    ([, svc]) => svc.image?.startsWith('temporalio/admin-tools:') && environmentOf(svc).DEFAULT_NAMESPACE,
+  );
   assert.equal(creators.length, 1, 'one admin-tools service creates the namespace');
   const [creatorName, creator] = creators[0]!;
   assert.equal(environmentOf(creator).DEFAULT_NAMESPACE, worker.TEMPORAL_NAMESPACE, 'the connector uses the namespace that is created');
@@ -324,9 +380,14 @@ test('compose: Temporal persists to PostgreSQL, whose schema admin-tools sets up
   assert.equal(environmentOf(database).POSTGRES_PASSWORD, temporalEnv.POSTGRES_PWD, 'Temporal uses the database password');
   assert.ok(database.healthcheck?.test, 'the database has a healthcheck');
   const volumes = (database as { volumes?: string[] }).volumes ?? [];
-  assert.ok(volumes.some((volume) => volume.endsWith(':/var/lib/postgresql/data')), 'the database keeps its data in a volume');
+  assert.ok(
+    volumes.some((volume) => volume.endsWith(':/var/lib/postgresql/data')),
+    'the database keeps its data in a volume',
+  );
 
-  const schemaSetups = Object.entries(services).filter(([, svc]) => svc.image?.startsWith('temporalio/admin-tools:') && /update-schema/.test(String(svc.command)));
+  const schemaSetups = Object.entries(services).filter(
+    ([, svc]) => svc.image?.startsWith('temporalio/admin-tools:') && /update-schema/.test(String(svc.command)),
+  );
   assert.equal(schemaSetups.length, 1, 'one admin-tools service sets up the schema');
   const [setupName, setup] = schemaSetups[0]!;
   const setupEnv = environmentOf(setup);
@@ -337,7 +398,13 @@ test('compose: Temporal persists to PostgreSQL, whose schema admin-tools sets up
   assert.equal(dependsOn(temporal)[setupName], 'service_completed_successfully', 'the server starts once the schema is there');
   const command = String(setup.command);
   for (const db of ['temporal', 'temporal_visibility']) {
-    assert.match(command, new RegExp(`--db ${db} update-schema -d /etc/temporal/schema/postgresql/v12/${db === 'temporal' ? 'temporal' : 'visibility'}/versioned`), `${db} schema brought up to date`);
+    assert.match(
+      command,
+      new RegExp(
+        `--db ${db} update-schema -d /etc/temporal/schema/postgresql/v12/${db === 'temporal' ? 'temporal' : 'visibility'}/versioned`,
+      ),
+      `${db} schema brought up to date`,
+    );
   }
 });
 
@@ -357,7 +424,7 @@ test('compose: the Temporal images are the versions the tests run (the pinned CL
   assert.equal(tagOf(uiService?.image), ui, 'temporalio/ui');
 });
 
-test('compose: the Web UI and the server are published on 127.0.0.1 only, the UI away from OpenCTI\'s 8080; every pulled image is pinned', () => {
+test("compose: the Web UI and the server are published on 127.0.0.1 only, the UI away from OpenCTI's 8080; every pulled image is pinned", () => {
   const { services } = readCompose();
   const ui = Object.values(services).find((svc) => svc.image?.startsWith('temporalio/ui:'));
   assert.ok(ui, 'a temporalio/ui service');
@@ -367,9 +434,13 @@ test('compose: the Web UI and the server are published on 127.0.0.1 only, the UI
   assert.equal(uiPorts[0]!.container, '8080', 'the UI container listens on 8080');
   assert.notEqual(uiPorts[0]!.host, '8080', 'not on the port where OpenCTI usually listens');
   for (const [name, svc] of Object.entries(services)) {
-    for (const port of publishedPorts(svc)) assert.equal(port.address, '127.0.0.1', `${name} publishes ${port.host} on the loopback only (no authentication in front)`);
+    for (const port of publishedPorts(svc))
+      assert.equal(port.address, '127.0.0.1', `${name} publishes ${port.host} on the loopback only (no authentication in front)`);
   }
-  assert.ok(readFileSync(path.join(ROOT, 'README.md'), 'utf8').includes(`http://127.0.0.1:${uiPorts[0]!.host}`), 'the README gives the UI address');
+  assert.ok(
+    readFileSync(path.join(ROOT, 'README.md'), 'utf8').includes(`http://127.0.0.1:${uiPorts[0]!.host}`),
+    'the README gives the UI address',
+  );
   for (const [name, svc] of Object.entries(services)) {
     if (svc.build !== undefined) continue;
     assert.match(svc.image ?? '', /^[^:]+:(?!latest$)[\w.-]+$/, `${name} pins its image to a tag other than latest`);
@@ -396,19 +467,33 @@ test('Dockerfile: glibc (non-alpine) node:24 stages, a Node version package.json
 test('Dockerfile: the build stage installs everything and runs npm run build; the runtime stage has production dependencies and dist/ only', () => {
   const build = buildStage();
   const buildSteps = runStepsOf(build).flat();
-  assert.ok(buildSteps.some((step) => /^npm ci\b/.test(step) && !step.includes('--omit=dev')), 'the build stage installs the development dependencies');
+  assert.ok(
+    buildSteps.some((step) => /^npm ci\b/.test(step) && !step.includes('--omit=dev')),
+    'the build stage installs the development dependencies',
+  );
   assert.ok(buildSteps.includes('npm run build'), 'the build stage runs npm run build');
 
   const final = finalStage();
   assert.match(envOf(final).NODE_ENV ?? '', /^production$/);
   const steps = runStepsOf(final).flat();
-  assert.ok(steps.some((step) => /^npm ci\b.*--omit=dev/.test(step)), 'npm ci --omit=dev');
+  assert.ok(
+    steps.some((step) => /^npm ci\b.*--omit=dev/.test(step)),
+    'npm ci --omit=dev',
+  );
   assert.ok(!steps.some((step) => /\bnpm (install|i)\b/.test(step)), 'npm ci, not npm install: the lockfile is the source of truth');
   const copies = copiesOf(final);
   const fromContext = copies.filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources);
-  assert.deepEqual(fromContext.sort(), ['package-lock.json', 'package.json'], 'from the build context: the package files only (no sources, no secrets)');
+  assert.deepEqual(
+    fromContext.sort(),
+    ['package-lock.json', 'package.json'],
+    'from the build context: the package files only (no sources, no secrets)',
+  );
   const fromBuild = copies.filter((copy) => copy.from !== undefined);
-  assert.deepEqual(fromBuild.map((copy) => [copy.sources, copy.destination]), [[[`${instructionsOf(build, 'WORKDIR').at(-1)}/dist`], './dist']], 'the compiled code and the bundle, from the build stage');
+  assert.deepEqual(
+    fromBuild.map((copy) => [copy.sources, copy.destination]),
+    [[[`${instructionsOf(build, 'WORKDIR').at(-1)}/dist`], './dist']],
+    'the compiled code and the bundle, from the build stage',
+  );
 });
 
 test('Dockerfile: runs as a non-root user, node on the compiled worker in the exec form (signals reach it)', () => {
@@ -421,7 +506,11 @@ test('Dockerfile: runs as a non-root user, node on the compiled worker in the ex
 
 test('Dockerfile: the build stage copies every source the roles and the build load; tsconfig.build.json compiles them to dist/', () => {
   const build = buildStage();
-  const copied = new Set(copiesOf(build).filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources));
+  const copied = new Set(
+    copiesOf(build)
+      .filter((copy) => copy.from === undefined)
+      .flatMap((copy) => copy.sources),
+  );
   assert.ok(!copied.has('.'), 'sources are copied folder by folder, not the whole context');
   const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   const buildEntries = [...(scripts.build ?? '').matchAll(/\btsx\s+(\S+\.ts)/g)].map((match) => match[1]!);
@@ -432,13 +521,25 @@ test('Dockerfile: the build stage copies every source the roles and the build lo
   assert.equal(tsconfig.compilerOptions.noEmit, false);
   for (const entry of ['worker/main.ts', 'starter/main.ts', 'app/main.ts', ...buildEntries]) {
     const needed = new Set([...reachableFiles(entry)].map((file) => file.split(path.sep)[0]!));
-    assert.deepEqual([...needed].filter((top) => !copied.has(top)), [], `${entry} loads files from folders the build stage lacks`);
-    assert.deepEqual([...needed].filter((top) => !tsconfig.include.includes(top)), [], `${entry} loads files tsconfig.build.json does not compile`);
+    assert.deepEqual(
+      [...needed].filter((top) => !copied.has(top)),
+      [],
+      `${entry} loads files from folders the build stage lacks`,
+    );
+    assert.deepEqual(
+      [...needed].filter((top) => !tsconfig.include.includes(top)),
+      [],
+      `${entry} loads files tsconfig.build.json does not compile`,
+    );
   }
-  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) assert.ok(copied.has(file), `the build stage copies ${file}`);
+  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'])
+    assert.ok(copied.has(file), `the build stage copies ${file}`);
   for (const secret of ['config.yml', '.env']) assert.ok(!copied.has(secret), `${secret} is not baked into the image`);
-  const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/+$/, ''));
-  for (const entry of ['node_modules', '.git', 'data', '.temporal', '.node', 'dist', 'config.yml']) assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+  const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim().replace(/\/+$/, ''));
+  for (const entry of ['node_modules', '.git', 'data', '.temporal', '.node', 'dist', 'config.yml'])
+    assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
 });
 
 // =============================================================================================
@@ -460,14 +561,25 @@ test('config.yml.sample: loads through loadConfig once the placeholders are repl
 test('config.yml.sample: as shipped, the connector refuses it until every ChangeMe is replaced', () => {
   const problems = problemsOf(() => loadConfig('all', { env: {}, configFile: path.join(ROOT, 'config.yml.sample') }));
   for (const key of ['OPENCTI_TOKEN', 'CONNECTOR_ID', 'CONNECTOR_LIVE_STREAM_ID', 'VIRUSTOTAL_LIVEHUNT_TOKEN']) {
-    assert.ok(problems.some((problem) => problem.startsWith(`${key}:`)), `${key}:\n${problems.join('\n')}`);
+    assert.ok(
+      problems.some((problem) => problem.startsWith(`${key}:`)),
+      `${key}:\n${problems.join('\n')}`,
+    );
   }
 });
 
 test('config.yml.sample: lists every variable, each under the section that maps to it', () => {
   const keys = Object.keys(flattenYaml(parseYaml(readSample())));
-  assert.deepEqual(keys.filter((key) => !KNOWN.has(key)), [], 'keys that map to no variable (typo, or wrong section)');
-  assert.deepEqual([...KNOWN].filter((key) => !keys.includes(key)), [], 'variables the sample does not show');
+  assert.deepEqual(
+    keys.filter((key) => !KNOWN.has(key)),
+    [],
+    'keys that map to no variable (typo, or wrong section)',
+  );
+  assert.deepEqual(
+    [...KNOWN].filter((key) => !keys.includes(key)),
+    [],
+    'variables the sample does not show',
+  );
   const sections = Object.keys(parseYaml(readSample()) as object);
   assert.deepEqual(sections.sort(), ['connector', 'opencti', 'temporal', 'virustotal_livehunt']);
 });

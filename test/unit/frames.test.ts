@@ -14,7 +14,8 @@ function indicator(overrides: Record<string, unknown> = {}, extension: Record<st
   };
 }
 
-const frame = (data: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ version: '4', type: 'create', scope: 'external', origin: {}, data, ...extra });
+const frame = (data: unknown, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ version: '4', type: 'create', scope: 'external', origin: {}, data, ...extra });
 
 test('a YARA indicator create becomes an upsert keyed on the internal id', () => {
   const meaning = interpretFrame('create', '10-0', frame(indicator()));
@@ -25,7 +26,14 @@ test('a YARA indicator create becomes an upsert keyed on the internal id', () =>
       kind: 'upsert',
       streamId: '10-0',
       source: 'create',
-      indicator: { internalId: 'd25d3c3c-4c30-473a-859d-8dfb3650b3d1', stixId: 'indicator--3f9c2d7e-8a41-5b6c-9d20-4e7f1a2b3c4d', name: 'ACME_Loader_Strings', pattern: 'rule ACME { condition: true }', detection: true, revoked: false },
+      indicator: {
+        internalId: 'd25d3c3c-4c30-473a-859d-8dfb3650b3d1',
+        stixId: 'indicator--3f9c2d7e-8a41-5b6c-9d20-4e7f1a2b3c4d',
+        name: 'ACME_Loader_Strings',
+        pattern: 'rule ACME { condition: true }',
+        detection: true,
+        revoked: false,
+      },
     },
   ]);
 });
@@ -52,7 +60,11 @@ test('non-YARA objects, dependency frames and unknown events are ignored', () =>
 
 test('the delete of an indicator that is no longer YARA reaches a running workflow only', () => {
   // What a stream filtered on YARA sends when an indicator's pattern type changes.
-  const meaning = interpretFrame('delete', '14-0', frame(indicator({ pattern_type: 'stix', pattern: '[file:name = \'x\']' }), { type: 'update' }));
+  const meaning = interpretFrame(
+    'delete',
+    '14-0',
+    frame(indicator({ pattern_type: 'stix', pattern: "[file:name = 'x']" }), { type: 'update' }),
+  );
   assert.deepEqual(meaning, {
     kind: 'events',
     events: [
@@ -60,13 +72,24 @@ test('the delete of an indicator that is no longer YARA reaches a running workfl
         kind: 'delete',
         streamId: '14-0',
         source: 'delete',
-        indicator: { internalId: 'd25d3c3c-4c30-473a-859d-8dfb3650b3d1', stixId: 'indicator--3f9c2d7e-8a41-5b6c-9d20-4e7f1a2b3c4d', name: 'ACME_Loader_Strings', pattern: '', detection: false, revoked: false },
+        indicator: {
+          internalId: 'd25d3c3c-4c30-473a-859d-8dfb3650b3d1',
+          stixId: 'indicator--3f9c2d7e-8a41-5b6c-9d20-4e7f1a2b3c4d',
+          name: 'ACME_Loader_Strings',
+          pattern: '',
+          detection: false,
+          revoked: false,
+        },
       },
     ],
     onlyIfRunning: true,
   });
   const yara = interpretFrame('delete', '15-0', frame(indicator()));
-  assert.equal(yara.kind === 'events' && yara.onlyIfRunning, undefined, 'a YARA delete may start a workflow (a ruleset the Python connector made)');
+  assert.equal(
+    yara.kind === 'events' && yara.onlyIfRunning,
+    undefined,
+    'a YARA delete may start a workflow (a ruleset the Python connector made)',
+  );
   assert.equal(interpretFrame('update', '16-0', frame(indicator({ pattern_type: 'stix' }))).kind, 'ignored');
   assert.equal(interpretFrame('delete', '17-0', frame({ id: 'malware--1', type: 'malware', name: 'x' })).kind, 'ignored');
 });
@@ -83,7 +106,11 @@ test('malformed frames say why', () => {
 
 test('a merge deletes the absorbed indicators and upserts the target', () => {
   const source = indicator({ id: 'indicator--0b1c', name: 'Other' }, { id: 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b' });
-  const meaning = interpretFrame('merge', '20-0', frame(indicator(), { type: 'merge', context: { patch: [], reverse_patch: [], sources: [source] } }));
+  const meaning = interpretFrame(
+    'merge',
+    '20-0',
+    frame(indicator(), { type: 'merge', context: { patch: [], reverse_patch: [], sources: [source] } }),
+  );
   assert.equal(meaning.kind, 'events');
   if (meaning.kind !== 'events') return;
   assert.deepEqual(
@@ -98,15 +125,25 @@ test('a merge deletes the absorbed indicators and upserts the target', () => {
 test('a merge whose target lacks its pattern still deletes the absorbed indicators', () => {
   const source = indicator({ id: 'indicator--0b1c', name: 'Other' }, { id: 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b' });
   const { pattern: _pattern, ...target } = indicator();
-  const meaning = interpretFrame('merge', '21-0', frame(target, { type: 'merge', context: { patch: [], reverse_patch: [], sources: [source] } }));
+  const meaning = interpretFrame(
+    'merge',
+    '21-0',
+    frame(target, { type: 'merge', context: { patch: [], reverse_patch: [], sources: [source] } }),
+  );
   assert.equal(meaning.kind, 'events');
   if (meaning.kind !== 'events') return;
-  assert.deepEqual(meaning.events.map((event) => [event.kind, event.indicator.internalId]), [['delete', 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b']]);
+  assert.deepEqual(
+    meaning.events.map((event) => [event.kind, event.indicator.internalId]),
+    [['delete', 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b']],
+  );
   assert.match(meaning.skipped ?? '', /no pattern/);
 });
 
 test('the connected frame tells where the stream stood when the connection opened', () => {
-  assert.equal(streamLastEventId(JSON.stringify({ lastEventId: '1741161720789-3', firstEventId: '0-0', connectionId: 'c1' })), '1741161720789-3');
+  assert.equal(
+    streamLastEventId(JSON.stringify({ lastEventId: '1741161720789-3', firstEventId: '0-0', connectionId: 'c1' })),
+    '1741161720789-3',
+  );
   assert.equal(streamLastEventId('{oops'), undefined);
   assert.equal(streamLastEventId(JSON.stringify({ lastEventId: 'not-an-id' })), undefined);
   assert.equal(streamLastEventId(JSON.stringify({ connectionId: 'c1' })), undefined);

@@ -31,7 +31,10 @@ const grpc = (code: number, details: string) => ({ cause: Object.assign(new Erro
 
 test('Temporal refusals that sending again cannot fix are permanent; outages are not', () => {
   assert.equal(permanentRefusal(grpc(3, 'Blob data size exceeds limit.')), 'Blob data size exceeds limit.');
-  assert.equal(permanentRefusal(grpc(3, 'WorkflowId exceeds maximum allowed length (2000/1000)')), 'WorkflowId exceeds maximum allowed length (2000/1000)');
+  assert.equal(
+    permanentRefusal(grpc(3, 'WorkflowId exceeds maximum allowed length (2000/1000)')),
+    'WorkflowId exceeds maximum allowed length (2000/1000)',
+  );
   assert.match(permanentRefusal(grpc(8, 'grpc: received message larger than max (5000354 vs. 4194304)'))!, /larger than max/);
   assert.match(permanentRefusal(grpc(13, 'grpc: error unmarshalling request: string field contains invalid UTF-8'))!, /UTF-8/);
   assert.equal(permanentRefusal(grpc(8, 'namespace rate limit exceeded')), undefined);
@@ -50,10 +53,15 @@ const yara = (internalId: string, extra: Record<string, unknown> = {}) => ({
   extensions: { [OPENCTI_EXTENSION]: { id: internalId, detection: true } },
   ...extra,
 });
-const frame = (data: unknown, context?: unknown) => JSON.stringify({ version: '4', type: 'create', scope: 'external', origin: {}, data, context });
+const frame = (data: unknown, context?: unknown) =>
+  JSON.stringify({ version: '4', type: 'create', scope: 'external', origin: {}, data, context });
 
 test('a pattern over VirusTotal’s limit is not carried: the event says why', () => {
-  const meaning = interpretFrame('create', '5-0', frame(yara('id-1', { pattern: `rule Big { strings: $a = "${'x'.repeat(1_100_000)}" condition: $a }` })));
+  const meaning = interpretFrame(
+    'create',
+    '5-0',
+    frame(yara('id-1', { pattern: `rule Big { strings: $a = "${'x'.repeat(1_100_000)}" condition: $a }` })),
+  );
   assert.equal(meaning.kind, 'events');
   if (meaning.kind !== 'events') return;
   assert.equal(meaning.events[0]!.indicator.pattern, '');
@@ -61,15 +69,30 @@ test('a pattern over VirusTotal’s limit is not carried: the event says why', (
 });
 
 test('a pattern that would be too large once escaped as JSON is not carried either', () => {
-  const meaning = interpretFrame('create', '5-0', frame(yara('id-1', { pattern: `rule Quotes { strings: $a = "${'\\"'.repeat(400_000)}" condition: $a }` })));
+  const meaning = interpretFrame(
+    'create',
+    '5-0',
+    frame(yara('id-1', { pattern: `rule Quotes { strings: $a = "${'\\"'.repeat(400_000)}" condition: $a }` })),
+  );
   assert.equal(meaning.kind === 'events' && meaning.events[0]!.indicator.patternRefused !== undefined, true);
 });
 
 test('a merge keeps the sources it can identify; a delete needs only the internal id', () => {
-  const merge = interpretFrame('merge', '6-0', frame(yara('target'), { sources: [yara('source-a'), { id: 'indicator--x', type: 'indicator' }, 'junk', yara('source-b')] }));
+  const merge = interpretFrame(
+    'merge',
+    '6-0',
+    frame(yara('target'), { sources: [yara('source-a'), { id: 'indicator--x', type: 'indicator' }, 'junk', yara('source-b')] }),
+  );
   assert.equal(merge.kind, 'events');
   if (merge.kind !== 'events') return;
-  assert.deepEqual(merge.events.map((e) => [e.kind, e.indicator.internalId]), [['delete', 'source-a'], ['delete', 'source-b'], ['upsert', 'target']]);
+  assert.deepEqual(
+    merge.events.map((e) => [e.kind, e.indicator.internalId]),
+    [
+      ['delete', 'source-a'],
+      ['delete', 'source-b'],
+      ['upsert', 'target'],
+    ],
+  );
   assert.match(merge.skipped!, /merge source indicator--x has no OpenCTI internal id/);
   assert.match(merge.skipped!, /not a STIX object/);
 

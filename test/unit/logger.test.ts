@@ -14,7 +14,7 @@ function capture(level: 'debug' | 'info' | 'warn' | 'error', secrets: string[] =
   return { log, lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
-test('one JSON object per line with pycti\'s fields, in pycti\'s order', () => {
+test("one JSON object per line with pycti's fields, in pycti's order", () => {
   const { log, lines, entries } = capture('info');
   log.child({ component: 'activities' }).warn('ruleset created', { rulesetId: '42' });
   assert.equal(lines.length, 1);
@@ -34,7 +34,10 @@ test('entries below CONNECTOR_LOG_LEVEL are dropped', () => {
   log.info('b');
   log.warn('c');
   log.error('d');
-  assert.deepEqual(entries().map((e) => e.level), ['WARNING', 'ERROR']);
+  assert.deepEqual(
+    entries().map((e) => e.level),
+    ['WARNING', 'ERROR'],
+  );
   assert.equal(log.enabled('info'), false);
 });
 
@@ -58,7 +61,7 @@ test('configured secrets are masked wherever they appear, raw or URL-encoded', (
   assert.equal(lines[0]!.split('***').length - 1, 3);
 });
 
-test('the SDK\'s entries: its levels, its component as the name, its own timestamp', () => {
+test("the SDK's entries: its levels, its component as the name, its own timestamp", () => {
   const { log, entries } = capture('info');
   const sdk = sdkLogger(log);
   const at = new Date('2026-01-02T03:04:05.678Z');
@@ -68,7 +71,13 @@ test('the SDK\'s entries: its levels, its component as the name, its own timesta
   sdk.log('ERROR', 'core says', { sdkComponent: 'core', target: 'temporalio_sdk_core' });
   const [first, second] = entries();
   assert.equal(entries().length, 2);
-  assert.deepEqual(first, { timestamp: at.toISOString(), level: 'WARNING', name: 'temporal.worker', message: 'Activity failed', attributes: { attempt: 2 } });
+  assert.deepEqual(first, {
+    timestamp: at.toISOString(),
+    level: 'WARNING',
+    name: 'temporal.worker',
+    message: 'Activity failed',
+    attributes: { attempt: 2 },
+  });
   assert.equal(second!.name, 'temporal.core');
   assert.equal(second!.level, 'ERROR');
 });

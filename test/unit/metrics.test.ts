@@ -75,7 +75,7 @@ test('instrumented activities count outcomes, adoptions, drift repairs and rejec
   assert.equal(sample(text, 'livehunt_rulesets{status="invalid-rule"}'), 1);
 });
 
-test('the starter\'s gauges are read when scraped: lag from the acknowledged stream id, the saved position\'s age', async () => {
+test("the starter's gauges are read when scraped: lag from the acknowledged stream id, the saved position's age", async () => {
   const registry = new Registry();
   const metrics = createStarterMetrics(registry);
   let acknowledged: string | undefined = `${Date.now() - 5_000}-0`;
@@ -106,12 +106,20 @@ test('the starter\'s gauges are read when scraped: lag from the acknowledged str
   assert.ok(sample(text, 'livehunt_starter_stream_lag_seconds')! < 5, 'the lag follows the position');
 });
 
-test('the HTTP port: /metrics with the SDK core\'s text appended, /healthz, /readyz with reasons, 404 elsewhere', async () => {
-  const upstream = createServer((_req, res) => res.end('# TYPE temporal_worker_task_slots_available gauge\ntemporal_worker_task_slots_available{worker_type="ActivityWorker"} 100\n'));
+test("the HTTP port: /metrics with the SDK core's text appended, /healthz, /readyz with reasons, 404 elsewhere", async () => {
+  const upstream = createServer((_req, res) =>
+    res.end('# TYPE temporal_worker_task_slots_available gauge\ntemporal_worker_task_slots_available{worker_type="ActivityWorker"} 100\n'),
+  );
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const registry = new Registry();
   createStarterMetrics(registry);
-  const server = await startMetricsServer({ port: 0, host: '127.0.0.1', registry, upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/metrics`, log: quiet });
+  const server = await startMetricsServer({
+    port: 0,
+    host: '127.0.0.1',
+    registry,
+    upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/metrics`,
+    log: quiet,
+  });
   const get = async (path: string) => {
     const response = await fetch(`http://127.0.0.1:${server.port}${path}`);
     return { status: response.status, body: await response.text() };
@@ -128,7 +136,10 @@ test('the HTTP port: /metrics with the SDK core\'s text appended, /healthz, /rea
     server.readiness('temporal', async () => undefined);
     const notReady = await get('/readyz');
     assert.equal(notReady.status, 503);
-    assert.deepEqual(JSON.parse(notReady.body), { status: 'not ready', checks: { stream: 'not connected to the OpenCTI live stream', temporal: 'ok' } });
+    assert.deepEqual(JSON.parse(notReady.body), {
+      status: 'not ready',
+      checks: { stream: 'not connected to the OpenCTI live stream', temporal: 'ok' },
+    });
     reading = true;
     assert.equal((await get('/readyz')).status, 200);
     server.readiness('hung', () => new Promise(() => {}));

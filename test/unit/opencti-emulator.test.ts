@@ -194,7 +194,12 @@ function knowledgeFrames(client: SseClient): Frame[] {
 }
 
 /** `token: null` sends no Authorization header. */
-async function graphql(e: OpenCtiEmulator, query: string, variables: Json = {}, token: string | null = e.token): Promise<{ status: number; body: Json }> {
+async function graphql(
+  e: OpenCtiEmulator,
+  query: string,
+  variables: Json = {},
+  token: string | null = e.token,
+): Promise<{ status: number; body: Json }> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (token !== null) headers['Authorization'] = `Bearer ${token}`;
   const res = await fetch(`${e.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
@@ -252,7 +257,14 @@ describe('OpenCTI emulator: frames and ids', () => {
         assert.equal(connected.id, undefined);
         assert.ok(!connected.raw.includes('id:'));
         const info = json(connected);
-        assert.deepEqual(Object.keys(info).sort(), ['connectionId', 'firstEventDate', 'firstEventId', 'lastEventDate', 'lastEventId', 'streamSize']);
+        assert.deepEqual(Object.keys(info).sort(), [
+          'connectionId',
+          'firstEventDate',
+          'firstEventId',
+          'lastEventDate',
+          'lastEventId',
+          'streamSize',
+        ]);
         assert.equal(info['streamSize'], 2);
         assert.equal(info['firstEventId'], a.eventId);
         assert.equal(info['lastEventId'], e.lastEventId());
@@ -295,7 +307,10 @@ describe('OpenCTI emulator: frames and ids', () => {
     await withEmulator({}, async (e) => {
       const ids = Array.from({ length: 200 }, (_, i) => e.createIndicator({ name: `N${i}`, pattern: yara(i) }).eventId);
       for (let i = 1; i < ids.length; i += 1) assert.ok(compareIds(ids[i], ids[i - 1]) > 0, `${ids[i]} > ${ids[i - 1]}`);
-      assert.ok(ids.some((id) => parseId(id)[1] > 0), 'a sequence number is used within a millisecond');
+      assert.ok(
+        ids.some((id) => parseId(id)[1] > 0),
+        'a sequence number is used within a millisecond',
+      );
       assert.equal(e.lastEventId(), ids[ids.length - 1]);
     });
   });
@@ -333,9 +348,18 @@ describe('OpenCTI emulator: frames and ids', () => {
         assert.equal(internalIdOf(f), a.internalId);
         const patch = envelope['context']['patch'] as Json[];
         const reverse = envelope['context']['reverse_patch'] as Json[];
-        assert.deepEqual(patch.find((op) => op['path'] === '/id'), { op: 'replace', path: '/id', value: envelope['data']['id'] });
-        assert.deepEqual(reverse.find((op) => op['path'] === '/id'), { op: 'replace', path: '/id', value: before['id'] });
-        assert.deepEqual(reverse.find((op) => op['path'] === '/pattern'), { op: 'replace', path: '/pattern', value: yara(1) });
+        assert.deepEqual(
+          patch.find((op) => op['path'] === '/id'),
+          { op: 'replace', path: '/id', value: envelope['data']['id'] },
+        );
+        assert.deepEqual(
+          reverse.find((op) => op['path'] === '/id'),
+          { op: 'replace', path: '/id', value: before['id'] },
+        );
+        assert.deepEqual(
+          reverse.find((op) => op['path'] === '/pattern'),
+          { op: 'replace', path: '/pattern', value: yara(1) },
+        );
       } finally {
         client.close();
       }
@@ -354,15 +378,24 @@ describe('OpenCTI emulator: frames and ids', () => {
         const [update, merge] = knowledgeFrames(client);
         assert.equal(update!.id, updateId);
         const detectionPath = `/extensions/${OPENCTI_EXTENSION}/detection`;
-        assert.deepEqual(json(update)['context']['patch'].find((op: Json) => op['path'] === detectionPath), { op: 'replace', path: detectionPath, value: false });
-        assert.deepEqual(json(update)['context']['reverse_patch'].find((op: Json) => op['path'] === detectionPath), { op: 'replace', path: detectionPath, value: true });
+        assert.deepEqual(
+          json(update)['context']['patch'].find((op: Json) => op['path'] === detectionPath),
+          { op: 'replace', path: detectionPath, value: false },
+        );
+        assert.deepEqual(
+          json(update)['context']['reverse_patch'].find((op: Json) => op['path'] === detectionPath),
+          { op: 'replace', path: detectionPath, value: true },
+        );
         assert.equal(merge!.id, mergeId);
         assert.equal(merge!.event, 'merge');
         const envelope = json(merge);
         assert.equal(envelope['type'], 'merge');
         assert.equal(envelope['data']['extensions'][OPENCTI_EXTENSION]['id'], a.internalId);
         assert.deepEqual(envelope['data']['labels'], ['a', 'b']);
-        assert.deepEqual(envelope['context']['sources'].map((s: Json) => s['extensions'][OPENCTI_EXTENSION]['id']), [b.internalId]);
+        assert.deepEqual(
+          envelope['context']['sources'].map((s: Json) => s['extensions'][OPENCTI_EXTENSION]['id']),
+          [b.internalId],
+        );
         assert.ok(Array.isArray(envelope['context']['patch']));
         assert.equal(e.indicator(b.internalId), undefined, 'absorbed source no longer exists');
         assert.throws(() => e.updateIndicator(a.internalId, { detection: false }), /changes nothing/);
@@ -493,7 +526,10 @@ describe('OpenCTI emulator: recover', () => {
       try {
         await client.waitFor(() => knowledgeFrames(client).length >= 1, 'tail');
         await sleep(50);
-        assert.deepEqual(knowledgeFrames(client).map((f) => f.id), [b.eventId]);
+        assert.deepEqual(
+          knowledgeFrames(client).map((f) => f.id),
+          [b.eventId],
+        );
         assert.equal(json(knowledgeFrames(client)[0])['type'], 'create');
       } finally {
         client.close();
@@ -518,13 +554,17 @@ describe('OpenCTI emulator: dependencies, deletes and collection filter', () => 
           await sleep(30);
           const frames = client.dataFrames();
           const summary = frames.map((f) => [f.id, isDependency(f) ? 'dep' : f.event]);
-          assert.deepEqual(summary, [
-            [a.eventId, 'dep'],
-            [a.eventId, 'create'],
-            [b.eventId, 'create'],
-            [upd, 'update'],
-            [e.lastEventId(), 'create'],
-          ], `round ${round}`);
+          assert.deepEqual(
+            summary,
+            [
+              [a.eventId, 'dep'],
+              [a.eventId, 'create'],
+              [b.eventId, 'create'],
+              [upd, 'update'],
+              [e.lastEventId(), 'create'],
+            ],
+            `round ${round}`,
+          );
           const dep = json(frames[0]);
           assert.equal(frames[0]!.event, 'create');
           assert.equal(dep['data']['id'], TLP_GREEN_ID);
@@ -544,7 +584,10 @@ describe('OpenCTI emulator: dependencies, deletes and collection filter', () => 
       try {
         await client.waitFor(() => client.dataFrames().length >= 1, 'create');
         await sleep(30);
-        assert.deepEqual(client.dataFrames().map((f) => [f.id, f.event]), [[a.eventId, 'create']]);
+        assert.deepEqual(
+          client.dataFrames().map((f) => [f.id, f.event]),
+          [[a.eventId, 'create']],
+        );
       } finally {
         client.close();
       }
@@ -575,7 +618,11 @@ describe('OpenCTI emulator: dependencies, deletes and collection filter', () => 
       assert.equal((await run('?from=0&listen-delete=true', {})).filter((f) => f.event === 'delete').length, 1);
       assert.equal((await run('?from=0&listen-delete=false', {})).filter((f) => f.event === 'delete').length, 0);
       assert.equal((await run('?from=0', { 'listen-delete': 'false' })).filter((f) => f.event === 'delete').length, 0);
-      assert.equal((await run('?from=0', { 'listen-delete': 'False' })).filter((f) => f.event === 'delete').length, 1, 'only exact lowercase false');
+      assert.equal(
+        (await run('?from=0', { 'listen-delete': 'False' })).filter((f) => f.event === 'delete').length,
+        1,
+        'only exact lowercase false',
+      );
     });
   });
 
@@ -594,19 +641,25 @@ describe('OpenCTI emulator: dependencies, deletes and collection filter', () => 
         const b = e.createIndicator({ name: 'B', pattern: yara(2) });
         await client.waitFor(() => knowledgeFrames(client).some((f) => f.id === b.eventId), 'B');
         const frames = knowledgeFrames(client);
-        assert.deepEqual(frames.map((f) => [f.id, f.event, json(f)['type']]), [
-          [on, 'create', 'update'],
-          [rename, 'update', 'update'],
-          [off, 'delete', 'update'],
-          [b.eventId, 'create', 'create'],
-        ]);
+        assert.deepEqual(
+          frames.map((f) => [f.id, f.event, json(f)['type']]),
+          [
+            [on, 'create', 'update'],
+            [rename, 'update', 'update'],
+            [off, 'delete', 'update'],
+            [b.eventId, 'create', 'create'],
+          ],
+        );
         assert.ok(json(frames[0])['context']['patch'].length > 0, 'original update envelope with context');
         // The marking precedes the first visible frame of A (the translated create).
         const firstDep = client.dataFrames().find(isDependency);
         assert.equal(firstDep?.id, on);
 
         await quiet.waitFor(() => knowledgeFrames(quiet).some((f) => f.id === b.eventId), 'B on quiet');
-        assert.deepEqual(knowledgeFrames(quiet).map((f) => f.event), ['create', 'update', 'create']);
+        assert.deepEqual(
+          knowledgeFrames(quiet).map((f) => f.event),
+          ['create', 'update', 'create'],
+        );
 
         const collection = await graphql(e, 'query { streamCollection(id: "live-yara") { id filters stream_live } }');
         assert.match(collection.body['data']['streamCollection']['filters'], /x_opencti_detection/);
@@ -705,7 +758,12 @@ describe('OpenCTI emulator: statuses and faults', () => {
       await expectStatus(`${e.url}/stream/unknown`, bad, 401, notAuthorized);
       await expectStatus(`${e.url}/stream/${e.streamId}`, bad, 401, notAuthenticated);
       await expectStatus(`${e.url}/stream/${e.streamId}`, {}, 401, notAuthenticated);
-      await expectStatus(`${e.url}/stream/${e.streamId}?recover=2025-01-01T00:00:00Z`, good, 500, `Error in stream ${e.streamId}: Recovery mode is only possible with a start date.`);
+      await expectStatus(
+        `${e.url}/stream/${e.streamId}?recover=2025-01-01T00:00:00Z`,
+        good,
+        500,
+        `Error in stream ${e.streamId}: Recovery mode is only possible with a start date.`,
+      );
       await expectStatus(`${e.url}/stream`, good, 401, 'Consume generic stream is only authorized for bypass user');
       e.setStreamLive(false);
       await expectStatus(`${e.url}/stream/${e.streamId}`, bad, 410, 'This live stream is stopped'); // 410 before auth
@@ -786,7 +844,14 @@ describe('OpenCTI emulator: GraphQL', () => {
       assert.equal(typeof connector['connector_user_id'], 'string');
       assert.equal(e.connectorState(CONNECTOR_ID), null);
 
-      const info = { run_and_terminate: false, buffering: false, queue_threshold: 500, queue_messages_size: 0, next_run_datetime: null, last_run_datetime: null };
+      const info = {
+        run_and_terminate: false,
+        buffering: false,
+        queue_threshold: 500,
+        queue_messages_size: 0,
+        next_run_datetime: null,
+        last_run_datetime: null,
+      };
       const state1 = JSON.stringify({ start_from: '1741161720789-0', recover_until: '2025-03-04T14:53:20Z' });
       const ping1 = await graphql(e, PING, { id: CONNECTOR_ID, state: state1, connectorInfo: info });
       assert.equal(ping1.body['data']['pingConnector']['connector_state'], state1);
@@ -845,8 +910,17 @@ describe('OpenCTI emulator: GraphQL', () => {
 
   it('serves streamCollection and deleteConnector, with inline literals and aliases', async () => {
     await withEmulator({}, async (e) => {
-      const sc = await graphql(e, 'query StreamCollection($id: String!) { streamCollection(id: $id) { id name stream_live stream_public } }', { id: e.streamId });
-      assert.deepEqual(sc.body['data']['streamCollection'], { id: e.streamId, name: sc.body['data']['streamCollection']['name'], stream_live: true, stream_public: false });
+      const sc = await graphql(
+        e,
+        'query StreamCollection($id: String!) { streamCollection(id: $id) { id name stream_live stream_public } }',
+        { id: e.streamId },
+      );
+      assert.deepEqual(sc.body['data']['streamCollection'], {
+        id: e.streamId,
+        name: sc.body['data']['streamCollection']['name'],
+        stream_live: true,
+        stream_public: false,
+      });
       const missing = await graphql(e, 'query { streamCollection(id: "other") { id } }');
       assert.equal(missing.body['data']['streamCollection'], null);
       e.setStreamLive(false);
@@ -886,7 +960,16 @@ describe('OpenCTI emulator: GraphQL', () => {
           connector_user_id
         }
       }`;
-      const input = { ...registerInput, auto_update: false, enrichment_resolution: 'none', only_contextual: false, playbook_compatible: false, listen_callback_uri: null, version: null, slug: null };
+      const input = {
+        ...registerInput,
+        auto_update: false,
+        enrichment_resolution: 'none',
+        only_contextual: false,
+        playbook_compatible: false,
+        listen_callback_uri: null,
+        version: null,
+        slug: null,
+      };
       const reg = await graphql(e, register7, { input });
       assert.equal(reg.body['errors'], undefined);
       const connector = reg.body['data']['registerConnector'];
@@ -909,13 +992,19 @@ describe('OpenCTI emulator: GraphQL', () => {
       assert.equal(unknownField.body['data'], undefined, 'nothing executed');
       assert.equal(e.connectorState(CONNECTOR_ID), undefined, 'nothing registered');
 
-      const unknownLiteralField = await graphql(e, 'mutation { registerConnector(input: {id: "x", name: "xx", type: STREAM, colour: "red"}) { id } }');
+      const unknownLiteralField = await graphql(
+        e,
+        'mutation { registerConnector(input: {id: "x", name: "xx", type: STREAM, colour: "red"}) { id } }',
+      );
       assert.equal(unknownLiteralField.body['errors'][0]['extensions']['code'], 'GRAPHQL_VALIDATION_FAILED');
       assert.match(unknownLiteralField.body['errors'][0]['message'], /Field "colour" is not defined by type "RegisterConnectorInput"/);
 
       const wrongDeclaredType = await graphql(e, 'query S($id: ID!) { streamCollection(id: $id) { id } }', { id: e.streamId });
       assert.equal(wrongDeclaredType.body['errors'][0]['extensions']['code'], 'GRAPHQL_VALIDATION_FAILED');
-      assert.match(wrongDeclaredType.body['errors'][0]['message'], /Variable "\$id" of type "ID!" used in position expecting type "String!"/);
+      assert.match(
+        wrongDeclaredType.body['errors'][0]['message'],
+        /Variable "\$id" of type "ID!" used in position expecting type "String!"/,
+      );
 
       await graphql(e, REGISTER, { input: registerInput });
       const wrongValue = await graphql(e, PING, { id: CONNECTOR_ID, state: { start_from: '1-0' } });
@@ -924,7 +1013,11 @@ describe('OpenCTI emulator: GraphQL', () => {
       const info = { run_and_terminate: false, buffering: false, queue_threshold: 'lots', queue_messages_size: 0 };
       const wrongInfo = await graphql(e, PING, { id: CONNECTOR_ID, state: 'null', connectorInfo: info });
       assert.match(wrongInfo.body['errors'][0]['message'], /Float cannot represent non numeric value: "lots"/);
-      const badDate = await graphql(e, PING, { id: CONNECTOR_ID, state: 'null', connectorInfo: { ...info, queue_threshold: 500, last_run_datetime: 'yesterday' } });
+      const badDate = await graphql(e, PING, {
+        id: CONNECTOR_ID,
+        state: 'null',
+        connectorInfo: { ...info, queue_threshold: 500, last_run_datetime: 'yesterday' },
+      });
       assert.equal(badDate.body['errors'][0]['extensions']['code'], 'BAD_USER_INPUT');
       assert.match(badDate.body['errors'][0]['message'], /DateTime cannot represent an invalid date-time-string "yesterday"/);
       assert.equal(e.connectors()[0]?.pings, 0, 'no refused ping reached the registry');
@@ -953,7 +1046,10 @@ describe('OpenCTI emulator: control surface', () => {
         const created = await control(e, 'POST', '/indicators', { name: 'A', pattern: yara(1), score: 70 });
         assert.equal(created.status, 201);
         const { internalId, eventId } = created.body as { internalId: string; eventId: string };
-        const b = (await control(e, 'POST', '/indicators', { name: 'B', pattern: yara(2) })).body as { internalId: string; eventId: string };
+        const b = (await control(e, 'POST', '/indicators', { name: 'B', pattern: yara(2) })).body as {
+          internalId: string;
+          eventId: string;
+        };
         const got = await control(e, 'GET', `/indicators/${internalId}`);
         assert.equal(got.body['extensions'][OPENCTI_EXTENSION]['score'], 70);
         const patched = await control(e, 'PATCH', `/indicators/${internalId}`, { detection: false });
@@ -969,14 +1065,17 @@ describe('OpenCTI emulator: control surface', () => {
         assert.equal((await control(e, 'POST', '/indicators', { name: 'bad' })).status, 400);
 
         await client.waitFor(() => client.dataFrames().some((f) => f.id === deleted.body.eventId), 'all control events');
-        assert.deepEqual(knowledgeFrames(client).map((f) => [f.id, f.event]), [
-          [eventId, 'create'],
-          [b.eventId, 'create'],
-          [patched.body.eventId, 'update'],
-          [merged.body.eventId, 'merge'],
-          [raw.body.eventId, 'consumer_metrics'],
-          [deleted.body.eventId, 'delete'],
-        ]);
+        assert.deepEqual(
+          knowledgeFrames(client).map((f) => [f.id, f.event]),
+          [
+            [eventId, 'create'],
+            [b.eventId, 'create'],
+            [patched.body.eventId, 'update'],
+            [merged.body.eventId, 'merge'],
+            [raw.body.eventId, 'consumer_metrics'],
+            [deleted.body.eventId, 'delete'],
+          ],
+        );
 
         assert.deepEqual((await control(e, 'POST', '/heartbeats', { on: false })).body, { on: false });
         await sleep(40);

@@ -15,7 +15,13 @@ function setup(floor?: string) {
   let paused = false;
   let pending = 0;
   const stream = { pause: () => (paused = true), resume: () => (paused = false), isPaused: () => paused };
-  const backPressure = new BackPressure({ stream, watermark: () => watermark, pendingDeliveries: () => pending, maxBuffered: 4, log: quiet });
+  const backPressure = new BackPressure({
+    stream,
+    watermark: () => watermark,
+    pendingDeliveries: () => pending,
+    maxBuffered: 4,
+    log: quiet,
+  });
   return { watermark, backPressure, isPaused: () => paused, setPending: (n: number) => (pending = n) };
 }
 

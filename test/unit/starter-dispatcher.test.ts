@@ -15,7 +15,14 @@ function event(internalId: string, seq: number): IndicatorEvent {
     kind: 'upsert',
     streamId: `${1000 + seq}-0`,
     source: 'update',
-    indicator: { internalId, stixId: `indicator--${internalId}`, name: internalId, pattern: `rule r${seq} { condition: true }`, detection: true, revoked: false },
+    indicator: {
+      internalId,
+      stixId: `indicator--${internalId}`,
+      name: internalId,
+      pattern: `rule r${seq} { condition: true }`,
+      detection: true,
+      revoked: false,
+    },
   };
 }
 
@@ -23,7 +30,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('events of one indicator arrive in stream order, many indicators interleaved, never more than the bound at once', async () => {
   let seed = 7;
-  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const received = new Map<string, number[]>();
   let inFlight = 0;
   let maxSeen = 0;

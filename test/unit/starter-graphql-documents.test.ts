@@ -16,7 +16,10 @@ test('the starter sends at least its registration and ping documents', () => {
 for (const [name, document] of Object.entries(GRAPHQL_DOCUMENTS)) {
   test(`the starter's ${name} document validates against the OpenCTI schema`, () => {
     const errors = validate(OPENCTI_GRAPHQL_SCHEMA, parse(document));
-    assert.deepEqual(errors.map((e) => e.message), []);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [],
+    );
   });
 }
 

@@ -78,7 +78,12 @@ function open(overrides: Partial<LiveStreamOptions> & { position?: () => StreamP
 
 test('sends the pycti headers, with-inferences when configured, and its own resume position', async () => {
   const before = opencti.streamRequests().length;
-  open({ withInferences: true, listenDelete: false, noDependencies: false, position: () => ({ from: '12-3', recover: '2025-03-05T08:00:00Z' }) });
+  open({
+    withInferences: true,
+    listenDelete: false,
+    noDependencies: false,
+    position: () => ({ from: '12-3', recover: '2025-03-05T08:00:00Z' }),
+  });
   const request = await waitFor('the stream request', () => opencti.streamRequests()[before]);
   assert.equal(request.headers['with-inferences'], 'true');
   assert.equal(request.headers['listen-delete'], 'false');
@@ -95,10 +100,16 @@ test('hands over every frame with its SSE event name, including names it does no
   const created = opencti.createIndicator({ name: 'Live_One', pattern: rule('Live_One') });
   const metrics = opencti.appendRaw('consumer_metrics', '{"deliveryRate":1}');
   await waitFor('both frames', () => frames.some((f) => f.id === metrics));
-  assert.ok(frames.some((f) => f.event === 'connected' && f.id === ''), 'connected carries no id');
+  assert.ok(
+    frames.some((f) => f.event === 'connected' && f.id === ''),
+    'connected carries no id',
+  );
   const indicatorFrames = frames.filter((f) => f.id === created.eventId);
   assert.deepEqual(
-    indicatorFrames.map((f) => [f.event, (JSON.parse(f.data) as { origin?: { referer?: string } }).origin?.referer === 'init-dependencies' ? 'dependency' : 'object']),
+    indicatorFrames.map((f) => [
+      f.event,
+      (JSON.parse(f.data) as { origin?: { referer?: string } }).origin?.referer === 'init-dependencies' ? 'dependency' : 'object',
+    ]),
     [
       ['create', 'dependency'],
       ['create', 'object'],
@@ -119,7 +130,11 @@ test('reconnects after the server drops the connection, from the position it is 
   const requests = opencti.streamRequests().slice(requestsBefore);
   assert.equal(requests.length, 2);
   assert.equal(requests[1]!.headers['last-event-id'], first.eventId, 'resumed after the last event received');
-  assert.equal(frames.filter((f) => f.id === first.eventId && f.event === 'create' && !f.data.includes('init-dependencies')).length, 1, 'not received twice');
+  assert.equal(
+    frames.filter((f) => f.id === first.eventId && f.event === 'create' && !f.data.includes('init-dependencies')).length,
+    1,
+    'not received twice',
+  );
   assert.ok(log.lines.some((l) => l.level === 'warn' && /connection ended|reconnecting/.test(l.message)));
 });
 
@@ -128,7 +143,10 @@ test('401: says to check OPENCTI_TOKEN and CONNECTOR_LIVE_STREAM_ID, retries wit
   const { frames, log, requestsBefore } = open();
   await waitFor('three refused attempts', () => opencti.streamRequests().length - requestsBefore >= 3);
   const refusals = log.lines.filter((l) => l.level === 'error');
-  assert.match(refusals[0]!.message, /401 \(You are not authenticated, please check your credentials\): check OPENCTI_TOKEN and CONNECTOR_LIVE_STREAM_ID/);
+  assert.match(
+    refusals[0]!.message,
+    /401 \(You are not authenticated, please check your credentials\): check OPENCTI_TOKEN and CONNECTOR_LIVE_STREAM_ID/,
+  );
   const delays = refusals.map((l) => l.fields?.['retryInMs'] as number);
   assert.ok(delays[2]! > delays[0]!, `delays grow: ${delays.join(', ')}`);
   opencti.setToken(TOKEN);
@@ -139,7 +157,9 @@ test('410: says the live stream is stopped, keeps retrying, resumes when it is s
   const { frames, log } = open();
   await waitFor('connected', () => opencti.connections() === 1);
   opencti.setStreamLive(false);
-  await waitFor('a 410', () => log.lines.some((l) => l.level === 'error' && /the live stream is stopped \(410\) \(This live stream is stopped\)/.test(l.message)));
+  await waitFor('a 410', () =>
+    log.lines.some((l) => l.level === 'error' && /the live stream is stopped \(410\) \(This live stream is stopped\)/.test(l.message)),
+  );
   await waitFor('a second 410', () => log.lines.filter((l) => l.level === 'error').length >= 2);
   opencti.setStreamLive(true);
   const created = opencti.createIndicator({ name: 'After_Restart', pattern: rule('After_Restart') });

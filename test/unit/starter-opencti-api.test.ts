@@ -55,7 +55,11 @@ test('after a reset in the UI, the next ping is answered with an empty state and
   await api.register();
   await api.ping({ start_from: '5-0', recover_until: false });
   opencti.resetConnectorState(settings.id);
-  assert.equal(parseConnectorState(await api.ping({ start_from: '9-0', recover_until: false })), undefined, 'the reset reaches the connector');
+  assert.equal(
+    parseConnectorState(await api.ping({ start_from: '9-0', recover_until: false })),
+    undefined,
+    'the reset reaches the connector',
+  );
   assert.equal(parseConnectorState(opencti.connectorState(settings.id)), undefined, 'the position sent with that ping was discarded');
   const replay = { start_from: '0-0', recover_until: '2025-03-05T08:00:00.000Z' };
   assert.deepEqual(parseConnectorState(await api.ping(replay)), replay, 'the next ping stores the replay position');

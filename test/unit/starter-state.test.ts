@@ -12,7 +12,10 @@ const NOW_MS = NOW.getTime();
 
 test('first run as pycti: from the beginning with a snapshot up to now, or as configured', () => {
   assert.deepEqual(firstRunState({}, NOW), { start_from: '0-0', recover_until: '2025-03-05T08:00:00Z' });
-  assert.deepEqual(firstRunState({ startTimestamp: '1741100000000' }, NOW), { start_from: '1741100000000-0', recover_until: '2025-03-05T08:00:00Z' });
+  assert.deepEqual(firstRunState({ startTimestamp: '1741100000000' }, NOW), {
+    start_from: '1741100000000-0',
+    recover_until: '2025-03-05T08:00:00Z',
+  });
   assert.deepEqual(firstRunState({ startTimestamp: '1741100000000-3', recoverIsoDate: '2025-03-01T00:00:00Z' }, NOW), {
     start_from: '1741100000000-3',
     recover_until: '2025-03-01T00:00:00Z',
@@ -33,7 +36,8 @@ test('the pycti state shape, its legacy keys, and what counts as no state', () =
 });
 
 test('"no recover" spellings pycti accepts send no recover parameter', () => {
-  for (const none of [false, 'None', 'no', 'False', ''] as const) assert.equal(recoverParameter({ start_from: '0-0', recover_until: none }), undefined, String(none));
+  for (const none of [false, 'None', 'no', 'False', ''] as const)
+    assert.equal(recoverParameter({ start_from: '0-0', recover_until: none }), undefined, String(none));
   assert.equal(recoverParameter({ start_from: '0-0', recover_until: '2025-03-04T14:53:20Z' }), '2025-03-04T14:53:20Z');
 });
 
@@ -47,8 +51,16 @@ test('start positions are read as the platform reads them', () => {
 
 test('the snapshot floor exists only when the server will snapshot', () => {
   assert.equal(snapshotFloor({ start_from: '0-0', recover_until: '2025-03-05T08:00:00.000Z' }), '1741161600000-0');
-  assert.equal(snapshotFloor({ start_from: '0', recover_until: '2025-03-05T08:00:00.000Z' }), '1741161600000-0', '"0" is the beginning too');
-  assert.equal(snapshotFloor({ start_from: '1741161600001-0', recover_until: '2025-03-05T08:00:00.000Z' }), undefined, 'recover before the start: no snapshot');
+  assert.equal(
+    snapshotFloor({ start_from: '0', recover_until: '2025-03-05T08:00:00.000Z' }),
+    '1741161600000-0',
+    '"0" is the beginning too',
+  );
+  assert.equal(
+    snapshotFloor({ start_from: '1741161600001-0', recover_until: '2025-03-05T08:00:00.000Z' }),
+    undefined,
+    'recover before the start: no snapshot',
+  );
   assert.equal(snapshotFloor({ start_from: '0-0', recover_until: false }), undefined);
 });
 
@@ -69,7 +81,10 @@ test('a reset with nothing to lose is a plain first run', () => {
   assert.deepEqual(stateAfterReset({}, { start_from: '0-0', recover_until: false }, '0-0', NOW), firstRunState({}, NOW));
   // A configured recover date older than the position already replays everything after it.
   const configured = { recoverIsoDate: '2025-01-01T00:00:00Z' };
-  assert.deepEqual(stateAfterReset(configured, { start_from: `${NOW_MS - 1000}-0`, recover_until: false }, `${NOW_MS - 1000}-0`, NOW), firstRunState(configured, NOW));
+  assert.deepEqual(
+    stateAfterReset(configured, { start_from: `${NOW_MS - 1000}-0`, recover_until: false }, `${NOW_MS - 1000}-0`, NOW),
+    firstRunState(configured, NOW),
+  );
   // A position in the future of this clock: "now" is the earlier bound.
   assert.deepEqual(stateAfterReset({}, { start_from: `${NOW_MS + 60_000}-0` }, `${NOW_MS + 60_000}-0`, NOW), firstRunState({}, NOW));
 });

@@ -40,7 +40,14 @@ test('only running workflows the replay never mentioned are told their indicator
   sweep.observed('501-0', true);
   await settle();
   assert.deepEqual(submitted, [
-    [{ kind: 'delete', streamId: '500-0', source: ABSENT_FROM_SNAPSHOT, indicator: { internalId: 'gone', stixId: '', name: 'C', pattern: '', detection: false, revoked: false } }],
+    [
+      {
+        kind: 'delete',
+        streamId: '500-0',
+        source: ABSENT_FROM_SNAPSHOT,
+        indicator: { internalId: 'gone', stixId: '', name: 'C', pattern: '', detection: false, revoked: false },
+      },
+    ],
   ]);
   assert.equal(sweep.pending(), false);
   watermark.heartbeat('501-0');
@@ -102,7 +109,9 @@ test('a failed listing is retried, and the position stays held until it succeeds
 
 test('an abandoned sweep (a new reset, a stop) never lifts the barrier', async () => {
   let release!: () => void;
-  const { watermark, sweep } = setup([{ internalId: 'gone', name: 'C' }], { submit: () => new Promise<void>((resolve) => (release = resolve)) });
+  const { watermark, sweep } = setup([{ internalId: 'gone', name: 'C' }], {
+    submit: () => new Promise<void>((resolve) => (release = resolve)),
+  });
   watermark.frame('501-0').done();
   watermark.heartbeat('501-0');
   sweep.observed('501-0', true);

@@ -149,8 +149,10 @@ test('randomised: the saved position never skips an event that is not acknowledg
     frames.forEach((frame, index) => {
       if (frame.kind !== 'event') return;
       // Resume is exclusive: whatever is at or below the saved id is never sent again.
-      if (compareStreamIds(frame.id, saved) <= 0) assert.ok(acknowledged.has(index), `seed ${seed}: saved ${saved} skips unacknowledged event ${frame.id}`);
-      if (compareStreamIds(frame.id, resume) <= 0) assert.ok(index < cut, `seed ${seed}: resuming from ${resume} skips event ${frame.id} never received`);
+      if (compareStreamIds(frame.id, saved) <= 0)
+        assert.ok(acknowledged.has(index), `seed ${seed}: saved ${saved} skips unacknowledged event ${frame.id}`);
+      if (compareStreamIds(frame.id, resume) <= 0)
+        assert.ok(index < cut, `seed ${seed}: resuming from ${resume} skips event ${frame.id} never received`);
     });
   }
 });

@@ -12,12 +12,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import {
-  PINNED_TEMPORAL_CLI_VERSION,
-  resolveTemporalCli,
-  temporalCliVersion,
-  TemporalCliUnavailableError,
-} from '../../temporal/cli';
+import { PINNED_TEMPORAL_CLI_VERSION, resolveTemporalCli, temporalCliVersion, TemporalCliUnavailableError } from '../../temporal/cli';
 import { DevServerStartError, freePort, startDevServer } from '../../temporal/dev-server';
 import { fakePipDir } from '../support/fake-pip';
 
@@ -67,8 +62,7 @@ describe('resolveTemporalCli', () => {
     );
     await assert.rejects(
       resolveTemporalCli({ cliPath: path.join(tmp, 'missing', 'temporal'), provision: false }),
-      (err: unknown) =>
-        err instanceof TemporalCliUnavailableError && /TEMPORAL_CLI_PATH.*does not exist/.test(err.message),
+      (err: unknown) => err instanceof TemporalCliUnavailableError && /TEMPORAL_CLI_PATH.*does not exist/.test(err.message),
     );
   });
 
@@ -77,9 +71,7 @@ describe('resolveTemporalCli', () => {
     await fs.mkdir(empty, { recursive: true });
     await fakeCli(path.join(tmp, 'path-noexec'), 0o644); // not executable: must be skipped
     const onPath = await fakeCli(path.join(tmp, 'path-found'));
-    const searchPath = [empty, path.join(tmp, 'does-not-exist'), path.join(tmp, 'path-noexec'), path.dirname(onPath)].join(
-      path.delimiter,
-    );
+    const searchPath = [empty, path.join(tmp, 'does-not-exist'), path.join(tmp, 'path-noexec'), path.dirname(onPath)].join(path.delimiter);
     const resolved = await resolveTemporalCli({ searchPath, installDir: path.join(tmp, 'path-install'), provision: false });
     assert.deepEqual(resolved, { path: onPath, source: 'PATH' });
   });
@@ -201,10 +193,7 @@ describe('embedded dev server', () => {
     } finally {
       await first.stop();
     }
-    await assert.rejects(
-      Connection.connect({ address: first.address, connectTimeout: 1000 }),
-      'the first server is gone after stop()',
-    );
+    await assert.rejects(Connection.connect({ address: first.address, connectTimeout: 1000 }), 'the first server is gone after stop()');
     assert.ok((await fs.stat(dbFile)).size > 0);
 
     t0 = Date.now();

@@ -155,11 +155,10 @@ for (const retryAfter of ['99999999', new Date(Date.now() + 10 * 365 * 86_400_00
       assert.equal(error.kind, 'quota');
       assert.equal(error.retryAfterMs, MAX_RETRY_AFTER_MS);
       assert.equal(MAX_RETRY_AFTER_MS, 120_000);
-      const failure = toActivityFailure(
-        error,
-        createLogger('error', {}, { write: () => undefined }),
-        { what: 'create a ruleset', sendsRules: true },
-      );
+      const failure = toActivityFailure(error, createLogger('error', {}, { write: () => undefined }), {
+        what: 'create a ruleset',
+        sendsRules: true,
+      });
       assert.ok(failure instanceof ApplicationFailure);
       assert.equal(failure.nextRetryDelay, MAX_RETRY_AFTER_MS);
     } finally {

@@ -140,7 +140,11 @@ describe('authentication', () => {
     const log = vt.requests();
     assert.deepEqual(
       log.map((r) => [r.apiKeyUser, r.status]),
-      [['alice', 200], [undefined, 401], ['carol', 403]],
+      [
+        ['alice', 200],
+        [undefined, 401],
+        ['carol', 403],
+      ],
     );
     const serialized = JSON.stringify(log);
     for (const key of [ALICE, 'not-a-key', CAROL]) assert.ok(!serialized.includes(key), `log leaks ${key}`);
@@ -352,7 +356,7 @@ describe('validation', () => {
     assert.equal(vt.rulesets().length, 0);
   });
 
-  test('YARA that cannot compile is 400 InvalidArgumentError with the compiler\'s message', async () => {
+  test("YARA that cannot compile is 400 InvalidArgumentError with the compiler's message", async () => {
     const bad: Array<[string, RegExp]> = [
       ['rule NoCondition {\n  strings:\n    $a = "x"\n}', /^E001 at line 4, column 1: syntax error \(expecting .*`condition`, found `}`\)/],
       ['rule Open {\n  condition:\n    true\n', /^E001 at line 3, column 9: syntax error \(expecting .*found end of file\)/],
@@ -456,10 +460,7 @@ describe('visibility and sharing', () => {
     assert.equal(share.status, 200, share.text);
 
     const list = await call('GET', '/intelligence/hunting_rulesets');
-    assert.deepEqual(
-      list.json.data.map((d: { id: string }) => d.id).sort(),
-      [id, own].sort(),
-    );
+    assert.deepEqual(list.json.data.map((d: { id: string }) => d.id).sort(), [id, own].sort());
     assert.equal((await call('GET', `/intelligence/hunting_rulesets/${id}`)).status, 200);
     const patch = await call('PATCH', `/intelligence/hunting_rulesets/${id}`, {
       body: { data: { type: 'hunting_ruleset', attributes: { enabled: false } } },
@@ -467,7 +468,10 @@ describe('visibility and sharing', () => {
     assert.equal(patch.status, 200, patch.text);
 
     assertError(await call('DELETE', `/intelligence/hunting_rulesets/${id}`), 403, 'ForbiddenError');
-    assert.ok(vt.rulesets().some((r) => r.id === id), 'still there after the refused delete');
+    assert.ok(
+      vt.rulesets().some((r) => r.id === id),
+      'still there after the refused delete',
+    );
     const addEditor = await call('POST', `/intelligence/hunting_rulesets/${id}/relationships/editors`, {
       body: { data: [{ type: 'user', id: 'dave' }] },
     });
@@ -475,14 +479,21 @@ describe('visibility and sharing', () => {
 
     // Bob sees his ruleset but not Alice's.
     const bobList = await call('GET', '/intelligence/hunting_rulesets', { key: BOB });
-    assert.deepEqual(bobList.json.data.map((d: { id: string }) => d.id), [id]);
+    assert.deepEqual(
+      bobList.json.data.map((d: { id: string }) => d.id),
+      [id],
+    );
   });
 
   test('a ruleset nobody shared is invisible: 404 on every route, absent from lists', async () => {
     const id = await createId('private', BOB);
     const base = `/intelligence/hunting_rulesets/${id}`;
     assertError(await call('GET', base), 404, 'NotFoundError', `Resource "${id}" not found`);
-    assertError(await call('PATCH', base, { body: { data: { type: 'hunting_ruleset', attributes: { name: 'x' } } } }), 404, 'NotFoundError');
+    assertError(
+      await call('PATCH', base, { body: { data: { type: 'hunting_ruleset', attributes: { name: 'x' } } } }),
+      404,
+      'NotFoundError',
+    );
     assertError(await call('DELETE', base), 404, 'NotFoundError');
     assertError(await call('GET', `${base}/relationships/editors`), 404, 'NotFoundError');
     assertError(await call('GET', `${base}/relationships/owner`), 404, 'NotFoundError');
@@ -491,11 +502,19 @@ describe('visibility and sharing', () => {
   });
 
   test('sharing with a group makes the ruleset visible to its members only', async () => {
-    const seeded = vt.seedRuleset({ owner: 'someone-else', name: 'shared with other', rules: RULE, editors: [{ type: 'group', id: 'other' }] });
+    const seeded = vt.seedRuleset({
+      owner: 'someone-else',
+      name: 'shared with other',
+      rules: RULE,
+      editors: [{ type: 'group', id: 'other' }],
+    });
     assert.equal((await call('GET', `/intelligence/hunting_rulesets/${seeded.id}`, { key: DAVE })).status, 200);
     assertError(await call('GET', `/intelligence/hunting_rulesets/${seeded.id}`, { key: ALICE }), 404, 'NotFoundError');
     const daveList = await call('GET', '/intelligence/hunting_rulesets', { key: DAVE });
-    assert.deepEqual(daveList.json.data.map((d: { id: string }) => d.id), [seeded.id]);
+    assert.deepEqual(
+      daveList.json.data.map((d: { id: string }) => d.id),
+      [seeded.id],
+    );
   });
 
   test('/users/{me}/hunting_rulesets lists the same as /intelligence/hunting_rulesets; another user is 403', async () => {
@@ -514,10 +533,23 @@ describe('editors and owner relationships', () => {
   test('adding editors is a list, idempotent, and checkable', async () => {
     const id = await createId('shared');
     const path = `/intelligence/hunting_rulesets/${id}/relationships/editors`;
-    const first = await call('POST', path, { body: { data: [{ type: 'user', id: 'bob' }, { type: 'group', id: 'soc' }] } });
+    const first = await call('POST', path, {
+      body: {
+        data: [
+          { type: 'user', id: 'bob' },
+          { type: 'group', id: 'soc' },
+        ],
+      },
+    });
     assert.equal(first.status, 200, first.text);
     const again = await call('POST', path, {
-      body: { data: [{ type: 'user', id: 'bob' }, { type: 'user', id: 'dave' }, { type: 'user', id: 'dave' }] },
+      body: {
+        data: [
+          { type: 'user', id: 'bob' },
+          { type: 'user', id: 'dave' },
+          { type: 'user', id: 'dave' },
+        ],
+      },
     });
     assert.equal(again.status, 200);
     const list = await call('GET', path);
@@ -536,7 +568,14 @@ describe('editors and owner relationships', () => {
     const id = await createId('shared');
     const path = `/intelligence/hunting_rulesets/${id}/relationships/editors`;
     assertError(
-      await call('POST', path, { body: { data: [{ type: 'user', id: 'bob' }, { type: 'robot', id: 'r2' }] } }),
+      await call('POST', path, {
+        body: {
+          data: [
+            { type: 'user', id: 'bob' },
+            { type: 'robot', id: 'r2' },
+          ],
+        },
+      }),
       400,
       'BadRequestError',
       /robot/,
@@ -548,7 +587,15 @@ describe('editors and owner relationships', () => {
   test('revoking an editor removes its access', async () => {
     const id = await createId('shared', BOB);
     const path = `/intelligence/hunting_rulesets/${id}/relationships/editors`;
-    await call('POST', path, { key: BOB, body: { data: [{ type: 'user', id: 'alice' }, { type: 'user', id: 'dave' }] } });
+    await call('POST', path, {
+      key: BOB,
+      body: {
+        data: [
+          { type: 'user', id: 'alice' },
+          { type: 'user', id: 'dave' },
+        ],
+      },
+    });
     assert.equal((await call('GET', `/intelligence/hunting_rulesets/${id}`, { key: DAVE })).status, 200);
     // Alice (an editor) cannot revoke Dave.
     assertError(await call('DELETE', `${path}/dave`, { key: ALICE }), 403, 'ForbiddenError');
@@ -564,8 +611,14 @@ describe('editors and owner relationships', () => {
     const editors = Array.from({ length: 5 }, (_, i) => ({ type: 'user', id: `user${i}` }));
     await call('POST', `/intelligence/hunting_rulesets/${id}/relationships/editors`, { body: { data: editors } });
     const pages = await allPages(`/intelligence/hunting_rulesets/${id}/relationships/editors?limit=2`);
-    assert.deepEqual(pages.map((p) => p.json.data.length), [2, 2, 1]);
-    assert.deepEqual(pages.flatMap((p) => p.json.data), editors);
+    assert.deepEqual(
+      pages.map((p) => p.json.data.length),
+      [2, 2, 1],
+    );
+    assert.deepEqual(
+      pages.flatMap((p) => p.json.data),
+      editors,
+    );
     assert.equal(typeof pages[0]?.json.meta.cursor, 'string');
     assert.equal(pages[2]?.json.meta, undefined);
   });
@@ -609,7 +662,10 @@ describe('listing', () => {
     const names: string[] = pages.flatMap((p) => p.json.data.map((d: { attributes: { name: string } }) => d.attributes.name));
     assert.equal(names.length, 15);
     assert.equal(new Set(names).size, 15, 'no ruleset served twice');
-    assert.ok(names.every((n) => !n.startsWith('foobar')), 'name:foo must not find foobar');
+    assert.ok(
+      names.every((n) => !n.startsWith('foobar')),
+      'name:foo must not find foobar',
+    );
     // Cursor and next only while more remain.
     for (const p of pages.slice(0, -1)) {
       assert.equal(typeof p.json.meta.cursor, 'string');
@@ -622,7 +678,10 @@ describe('listing', () => {
     const enabledOnly = await allPages('/intelligence/hunting_rulesets?filter=' + encodeURIComponent('enabled:true name:FOO') + '&limit=5');
     assert.equal(enabledOnly.flatMap((p) => p.json.data).length, 12);
     const disabled = await call('GET', '/intelligence/hunting_rulesets?filter=' + encodeURIComponent('enabled:false foo'));
-    assert.deepEqual(disabled.json.data.map((d: { attributes: { name: string } }) => d.attributes.name), ['Foo 0', 'Foo 1', 'Foo 2']);
+    assert.deepEqual(
+      disabled.json.data.map((d: { attributes: { name: string } }) => d.attributes.name),
+      ['Foo 0', 'Foo 1', 'Foo 2'],
+    );
   });
 
   test('a multi-word name: value needs every word; rules: and tag: filter too', async () => {
@@ -630,13 +689,22 @@ describe('listing', () => {
     await createId('octi-d25d3c3c-other');
     await createId('tagged', ALICE, { tags: ['APT42'], rules: 'rule Needle { strings: $a = "hay" condition: $a }' });
     const byName = await call('GET', '/intelligence/hunting_rulesets?filter=' + encodeURIComponent('name:octi-d25d3c3c-4c30'));
-    assert.deepEqual(byName.json.data.map((d: { attributes: { name: string } }) => d.attributes.name), ['octi-d25d3c3c-4c30']);
+    assert.deepEqual(
+      byName.json.data.map((d: { attributes: { name: string } }) => d.attributes.name),
+      ['octi-d25d3c3c-4c30'],
+    );
     const byRules = await call('GET', '/intelligence/hunting_rulesets?filter=rules:needle');
-    assert.deepEqual(byRules.json.data.map((d: { attributes: { name: string } }) => d.attributes.name), ['tagged']);
+    assert.deepEqual(
+      byRules.json.data.map((d: { attributes: { name: string } }) => d.attributes.name),
+      ['tagged'],
+    );
     const byRulesPart = await call('GET', '/intelligence/hunting_rulesets?filter=rules:need');
     assert.deepEqual(byRulesPart.json.data, []);
     const byTag = await call('GET', '/intelligence/hunting_rulesets?filter=tag:apt42');
-    assert.deepEqual(byTag.json.data.map((d: { attributes: { name: string } }) => d.attributes.name), ['tagged']);
+    assert.deepEqual(
+      byTag.json.data.map((d: { attributes: { name: string } }) => d.attributes.name),
+      ['tagged'],
+    );
   });
 
   test('default page size is 10, limit is capped at pageMax (40 by default)', async () => {
@@ -647,7 +715,10 @@ describe('listing', () => {
     const capped = await call('GET', '/intelligence/hunting_rulesets?limit=1000');
     assert.equal(capped.json.data.length, 40);
     const pages = await allPages('/intelligence/hunting_rulesets?limit=40');
-    assert.deepEqual(pages.map((p) => p.json.data.length), [40, 5]);
+    assert.deepEqual(
+      pages.map((p) => p.json.data.length),
+      [40, 5],
+    );
   });
 
   test('the pageMax option changes the cap', async () => {
@@ -695,7 +766,10 @@ describe('listing', () => {
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push(await createId(`same-second-${i}`));
     const pages = await allPages('/intelligence/hunting_rulesets?limit=5');
-    assert.deepEqual(pages.flatMap((p) => p.json.data.map((d: { id: string }) => d.id)), ids);
+    assert.deepEqual(
+      pages.flatMap((p) => p.json.data.map((d: { id: string }) => d.id)),
+      ids,
+    );
   });
 
   test('deleting a served ruleset between pages neither skips nor repeats the others', async () => {
@@ -704,7 +778,10 @@ describe('listing', () => {
     const first = await call('GET', '/intelligence/hunting_rulesets?limit=3');
     await call('DELETE', `/intelligence/hunting_rulesets/${ids[0]}`);
     const second = await call('GET', first.json.links.next);
-    assert.deepEqual(second.json.data.map((d: { id: string }) => d.id), ids.slice(3));
+    assert.deepEqual(
+      second.json.data.map((d: { id: string }) => d.id),
+      ids.slice(3),
+    );
   });
 
   test('bad cursor, limit, order or filter is a 400', async () => {
@@ -718,7 +795,12 @@ describe('listing', () => {
     assertError(await call('GET', '/intelligence/hunting_rulesets?cursor=eyJ4IjoxfQ'), 400, 'InvalidArgumentError', /cursor/);
     // A cursor is tied to the query it came from.
     assertError(await call('GET', `/intelligence/hunting_rulesets?cursor=${cursor}&filter=name:r1`), 400, 'InvalidArgumentError', /cursor/);
-    assertError(await call('GET', `/intelligence/hunting_rulesets?cursor=${cursor}&filter=name:r0`, { key: BOB }), 400, 'InvalidArgumentError', /cursor/);
+    assertError(
+      await call('GET', `/intelligence/hunting_rulesets?cursor=${cursor}&filter=name:r0`, { key: BOB }),
+      400,
+      'InvalidArgumentError',
+      /cursor/,
+    );
     const ok = await call('GET', `/intelligence/hunting_rulesets?cursor=${cursor}&filter=name:r0&limit=1`);
     assert.equal(ok.json.data[0].attributes.name, 'r0 again');
     assertError(await call('GET', '/intelligence/hunting_rulesets?limit=abc'), 400, 'InvalidArgumentError', /limit/);
@@ -733,12 +815,23 @@ describe('delete all', () => {
   test('DELETE /intelligence/hunting_rulesets deletes owned rulesets, unshares the rest, and is logged', async () => {
     await createId('a1');
     await createId('a2');
-    const bobs = vt.seedRuleset({ owner: 'bob', name: 'b', rules: RULE, editors: [{ type: 'user', id: 'alice' }, { type: 'user', id: 'dave' }] });
+    const bobs = vt.seedRuleset({
+      owner: 'bob',
+      name: 'b',
+      rules: RULE,
+      editors: [
+        { type: 'user', id: 'alice' },
+        { type: 'user', id: 'dave' },
+      ],
+    });
     const r = await call('DELETE', '/intelligence/hunting_rulesets');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.data.type, 'operation');
     assert.equal(typeof r.json.data.id, 'string');
-    assert.deepEqual(vt.rulesets().map((x) => x.id), [bobs.id]);
+    assert.deepEqual(
+      vt.rulesets().map((x) => x.id),
+      [bobs.id],
+    );
     assert.deepEqual(vt.rulesets()[0]?.editors, [{ type: 'user', id: 'dave' }]);
     assert.ok(vt.requests().some((q) => q.method === 'DELETE' && q.path === '/intelligence/hunting_rulesets' && q.apiKeyUser === 'alice'));
   });
@@ -769,7 +862,10 @@ describe('fault injection', () => {
     assertError(await create({ name: 'x' }), 503, 'TransientError');
     assert.equal(vt.rulesets().length, 0, 'a fault before commit creates nothing');
     assert.equal((await create({ name: 'x' })).status, 200);
-    assert.deepEqual(vt.requests().map((r) => r.status), [200, 503, 503, 200]);
+    assert.deepEqual(
+      vt.requests().map((r) => r.status),
+      [200, 503, 503, 200],
+    );
   });
 
   test('504 DeadlineExceededError before commit creates nothing', async () => {
@@ -781,7 +877,10 @@ describe('fault injection', () => {
   test('afterCommit: the create is applied, then answered 504; the ruleset exists', async () => {
     vt.injectFault({ method: 'POST', path: '/intelligence/hunting_rulesets', status: 504, afterCommit: true });
     assertError(await create({ name: 'octi-committed' }), 504, 'DeadlineExceededError');
-    assert.deepEqual(vt.rulesets().map((r) => r.name), ['octi-committed']);
+    assert.deepEqual(
+      vt.rulesets().map((r) => r.name),
+      ['octi-committed'],
+    );
     const found = await call('GET', '/intelligence/hunting_rulesets?filter=name:octi-committed');
     assert.equal(found.json.data.length, 1);
     assert.equal(vt.requests()[0]?.status, 504);
@@ -822,7 +921,10 @@ describe('fault injection', () => {
   test('faults apply before authentication, like a gateway, and are logged with their status', async () => {
     vt.injectFault({ status: 401, code: 'WrongCredentialsError', message: 'injected' });
     assertError(await call('GET', '/intelligence/hunting_rulesets'), 401, 'WrongCredentialsError', 'injected');
-    assert.deepEqual(vt.requests().map((r) => [r.status, r.apiKeyUser]), [[401, 'alice']]);
+    assert.deepEqual(
+      vt.requests().map((r) => [r.status, r.apiKeyUser]),
+      [[401, 'alice']],
+    );
   });
 });
 
@@ -892,7 +994,10 @@ describe('control surface', () => {
     assert.equal(seeded.status, 200, seeded.text);
     assert.equal(seeded.json.owner, 'bob');
     const listed = await control('GET', '/rulesets');
-    assert.deepEqual(listed.json.map((r: { id: string }) => r.id), [seeded.json.id]);
+    assert.deepEqual(
+      listed.json.map((r: { id: string }) => r.id),
+      [seeded.json.id],
+    );
     const viaApi = await call('GET', `/intelligence/hunting_rulesets/${seeded.json.id}`);
     assert.equal(viaApi.json.data.attributes.name, 'human made');
     assertError(await control('POST', '/rulesets', { owner: 'bob' }), 400, 'BadRequestError');

@@ -12,7 +12,12 @@ const RULE = 'rule Related_Objects { strings: $a = "related" condition: $a }';
 let vt: VirusTotalEmulator;
 
 before(async () => {
-  vt = await startVirusTotalEmulator({ users: [{ apiKey: KEY, user: 'owner' }, { apiKey: 'key-other', user: 'other' }] });
+  vt = await startVirusTotalEmulator({
+    users: [
+      { apiKey: KEY, user: 'owner' },
+      { apiKey: 'key-other', user: 'other' },
+    ],
+  });
 });
 
 after(async () => {
@@ -29,7 +34,9 @@ async function call(method: string, pathOrUrl: string, body?: unknown, key = KEY
 }
 
 async function shared(name: string, editors: Array<{ type: string; id: string }>): Promise<string> {
-  const created = await call('POST', '/intelligence/hunting_rulesets', { data: { type: 'hunting_ruleset', attributes: { name, rules: RULE } } });
+  const created = await call('POST', '/intelligence/hunting_rulesets', {
+    data: { type: 'hunting_ruleset', attributes: { name, rules: RULE } },
+  });
   assert.equal(created.status, 200);
   const id = created.json.data.id as string;
   assert.equal((await call('POST', `/intelligence/hunting_rulesets/${id}/relationships/editors`, { data: editors })).status, 200);
@@ -51,7 +58,10 @@ test('GET /{id}/editors answers the editors as full user and group objects, pagi
   ]);
   assert.equal(first.json.links.self, `${vt.url}/intelligence/hunting_rulesets/${id}/editors?limit=2`);
   const second = await call('GET', first.json.links.next);
-  assert.deepEqual(second.json.data.map((o: { id: string }) => o.id), ['bob']);
+  assert.deepEqual(
+    second.json.data.map((o: { id: string }) => o.id),
+    ['bob'],
+  );
   assert.equal(second.json.links.next, undefined);
 
   const descriptors = await call('GET', `/intelligence/hunting_rulesets/${id}/relationships/editors`);
@@ -70,7 +80,10 @@ test('the related links of ?relationships=editors,owner lead to those answers', 
   const ruleset = await call('GET', `/intelligence/hunting_rulesets/${id}?relationships=editors,owner`);
   const editors = await call('GET', ruleset.json.data.relationships.editors.links.related);
   assert.equal(editors.status, 200);
-  assert.deepEqual(editors.json.data.map((o: { id: string }) => o.id), ['alice']);
+  assert.deepEqual(
+    editors.json.data.map((o: { id: string }) => o.id),
+    ['alice'],
+  );
   const owner = await call('GET', ruleset.json.data.relationships.owner.links.related);
   assert.equal(owner.json.data.id, 'owner');
 });

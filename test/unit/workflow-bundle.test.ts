@@ -31,7 +31,10 @@ test('running from the TypeScript sources, the worker bundles the sources even w
 test('running compiled, the worker loads the bundle next to the compiled code', () => {
   withDist((dist) => {
     writeFileSync(path.join(dist, WORKFLOW_BUNDLE_FILE), '// bundle');
-    assert.deepEqual(workflowCodeSource(path.join(dist, 'worker', 'workflow-bundle.js')), { kind: 'prebuilt', codePath: path.join(dist, WORKFLOW_BUNDLE_FILE) });
+    assert.deepEqual(workflowCodeSource(path.join(dist, 'worker', 'workflow-bundle.js')), {
+      kind: 'prebuilt',
+      codePath: path.join(dist, WORKFLOW_BUNDLE_FILE),
+    });
   });
 });
 

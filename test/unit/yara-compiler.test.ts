@@ -24,7 +24,10 @@ describe('YARA-X compiler', () => {
       column: 5,
       label: 'this pattern is not declared in the `strings` section',
     });
-    assert.equal(describeDiagnostic(error!), 'E025 at line 5, column 5: unknown pattern `$b` (this pattern is not declared in the `strings` section)');
+    assert.equal(
+      describeDiagnostic(error!),
+      'E025 at line 5, column 5: unknown pattern `$b` (this pattern is not declared in the `strings` section)',
+    );
   });
 
   test('the vt module follows the match type: metadata for files, net.url for URLs', () => {
@@ -51,10 +54,7 @@ describe('YARA-X compiler', () => {
   test('warnings do not refuse: they come back with the verdict', () => {
     const verdict = compiler.compile('rule r { strings: $a = /a.*/ condition: $a }', 'file');
     assert.equal(verdict.status, 'compiled');
-    assert.deepEqual(
-      verdict.status === 'compiled' && verdict.warnings.map((w) => [w.code, w.line, w.column]),
-      [['slow_pattern', 1, 19]],
-    );
+    assert.deepEqual(verdict.status === 'compiled' && verdict.warnings.map((w) => [w.code, w.line, w.column]), [['slow_pattern', 1, 19]]);
   });
 
   test('a report with several spans keeps the primary label and the note', () => {
@@ -79,7 +79,13 @@ describe('YARA-X compiler', () => {
   });
 
   test('a source line with carets or dashes is not mistaken for the label', () => {
-    const report = ['error[E009]: unknown identifier `x`', ' --> line:1:21', '  |', '1 | rule r { condition: x ^ 1 - 2 }', '  |                     ^ this identifier has not been declared'].join('\n');
+    const report = [
+      'error[E009]: unknown identifier `x`',
+      ' --> line:1:21',
+      '  |',
+      '1 | rule r { condition: x ^ 1 - 2 }',
+      '  |                     ^ this identifier has not been declared',
+    ].join('\n');
     assert.equal(parseDiagnostic('E009', report).label, 'this identifier has not been declared');
   });
 
@@ -91,7 +97,10 @@ describe('YARA-X compiler', () => {
         },
       }),
     });
-    assert.deepEqual(throwing.compile('rule r { condition: true }', 'file'), { status: 'unknown', reason: 'YARA-X failed on this text: internal error' });
+    assert.deepEqual(throwing.compile('rule r { condition: true }', 'file'), {
+      status: 'unknown',
+      reason: 'YARA-X failed on this text: internal error',
+    });
   });
 
   test('a binding that cannot load answers unknown, and says so once', () => {

@@ -37,12 +37,19 @@ describe('preparing rules for VirusTotal', () => {
     const marked = 'import "vt"\nrule M {\n  meta:\n    vt_match_object_type = "domain"\n  condition:\n    true\n}';
     assert.equal(prepareRules(marked, plain, compiler).matchObjectType, 'domain');
     const wrong = 'import "vt"\nrule M {\n  meta:\n    vt_match_object_type = "file"\n  condition:\n    vt.net.url.raw contains "x"\n}';
-    refusedWith(() => prepareRules(wrong, plain, compiler), /^YARA-X refuses the rule \(file ruleset, set by vt_match_object_type\): E100 at line 6, column 8: vt\.net is not supported/);
+    refusedWith(
+      () => prepareRules(wrong, plain, compiler),
+      /^YARA-X refuses the rule \(file ruleset, set by vt_match_object_type\): E100 at line 6, column 8: vt\.net is not supported/,
+    );
   });
 
   test('a meta naming no type, or rules disagreeing, is refused naming the meta', () => {
-    refusedWith(() => prepareRules('rule M { meta: vt_match_object_type = "ip" condition: true }', plain, compiler), /vt_match_object_type = "ip" is not a match type \(one of file, url, domain, ip_address\)/);
-    const disagree = 'rule A { meta: vt_match_object_type = "url" condition: true }\nrule B { meta: vt_match_object_type = "domain" condition: true }';
+    refusedWith(
+      () => prepareRules('rule M { meta: vt_match_object_type = "ip" condition: true }', plain, compiler),
+      /vt_match_object_type = "ip" is not a match type \(one of file, url, domain, ip_address\)/,
+    );
+    const disagree =
+      'rule A { meta: vt_match_object_type = "url" condition: true }\nrule B { meta: vt_match_object_type = "domain" condition: true }';
     refusedWith(() => prepareRules(disagree, plain, compiler), /disagree on vt_match_object_type \("url", "domain"\)/);
   });
 
@@ -82,13 +89,21 @@ describe('preparing rules for VirusTotal', () => {
           ? { status: 'refused', errors: [{ code: 'E999', title: 'no', line: 2, column: 1 }], warnings: [] }
           : { status: 'compiled', warnings: [] },
     };
-    refusedWith(() => prepareRules(FILE_RULE, newFiles, picky), /\(file ruleset, once restricted to new files\): E999 at line 2, column 1: no$/);
+    refusedWith(
+      () => prepareRules(FILE_RULE, newFiles, picky),
+      /\(file ruleset, once restricted to new files\): E999 at line 2, column 1: no$/,
+    );
   });
 
   test('without the compiler: the meta or file, nothing refused, still restricted when asked', () => {
     const unknown: YaraCompiler = { compile: () => ({ status: 'unknown', reason: 'not here' }) };
     const broken = prepareRules('rule B { strings: $a = "x" condition: $b }', plain, unknown);
-    assert.deepEqual(broken, { matchObjectType: 'file', rules: 'rule B { strings: $a = "x" condition: $b }', warnings: [], checked: false });
+    assert.deepEqual(broken, {
+      matchObjectType: 'file',
+      rules: 'rule B { strings: $a = "x" condition: $b }',
+      warnings: [],
+      checked: false,
+    });
     assert.equal(prepareRules('rule M { meta: vt_match_object_type = "url" condition: true }', plain, unknown).matchObjectType, 'url');
     assert.match(prepareRules(FILE_RULE, newFiles, unknown).rules, /condition: vt\.metadata\.new_file and \(\n {4}\$a\)/);
     // Text the scanner cannot follow cannot be restricted: refused rather than sent unrestricted.

@@ -42,7 +42,14 @@ describe('YARA scanner', () => {
     ].join('\n');
     const source = scanYara(text);
     assert.deepEqual(source.imports, ['pe', 'math']);
-    assert.deepEqual(source.rules.map((r) => [r.name, r.modifiers]), [['Helper', ['private']], ['Gate', ['global', 'private']], ['Main', []]]);
+    assert.deepEqual(
+      source.rules.map((r) => [r.name, r.modifiers]),
+      [
+        ['Helper', ['private']],
+        ['Gate', ['global', 'private']],
+        ['Main', []],
+      ],
+    );
     assert.deepEqual(source.rules[0]?.meta, [
       { key: 'author', value: 'someone' },
       { key: 'score', value: -5 },
@@ -95,7 +102,11 @@ describe('YARA scanner', () => {
       ['something else', /expected import or rule/],
     ];
     for (const [text, message] of bad) {
-      assert.throws(() => scanYara(text), (error: unknown) => error instanceof YaraSyntaxError && message.test(error.message), text);
+      assert.throws(
+        () => scanYara(text),
+        (error: unknown) => error instanceof YaraSyntaxError && message.test(error.message),
+        text,
+      );
     }
   });
 });
@@ -103,7 +114,10 @@ describe('YARA scanner', () => {
 describe('new files only', () => {
   test('one rule: the whole condition is parenthesised behind vt.metadata.new_file, import "vt" added', () => {
     const text = 'rule A {\n  strings:\n    $a = "x"\n    $b = "y"\n  condition:\n    $a or $b\n}';
-    assert.equal(restricted(text), 'import "vt"\nrule A {\n  strings:\n    $a = "x"\n    $b = "y"\n  condition: vt.metadata.new_file and (\n    $a or $b)\n}');
+    assert.equal(
+      restricted(text),
+      'import "vt"\nrule A {\n  strings:\n    $a = "x"\n    $b = "y"\n  condition: vt.metadata.new_file and (\n    $a or $b)\n}',
+    );
   });
 
   test('every rule of a multi-rule ruleset, private ones left as written; import "vt" kept once', () => {
@@ -132,7 +146,10 @@ describe('new files only', () => {
 
   test('a trailing line comment stays a comment: the parenthesis closes before it', () => {
     const text = 'rule C {\n  condition:\n    filesize > 0 // size } matters\n}';
-    assert.equal(restricted(text), 'import "vt"\nrule C {\n  condition: vt.metadata.new_file and (\n    filesize > 0) // size } matters\n}');
+    assert.equal(
+      restricted(text),
+      'import "vt"\nrule C {\n  condition: vt.metadata.new_file and (\n    filesize > 0) // size } matters\n}',
+    );
   });
 
   test('a condition already mentioning new files is still wrapped, and compiles', () => {

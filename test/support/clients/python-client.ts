@@ -49,7 +49,14 @@ export class ClientProcess {
       pending = lines.pop() ?? '';
       for (const line of lines) this.take(line);
     });
-    this.child.stderr!.on('data', (chunk: Buffer) => this.log.push(...chunk.toString().split('\n').filter((l) => l.trim())));
+    this.child.stderr!.on('data', (chunk: Buffer) =>
+      this.log.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l.trim()),
+      ),
+    );
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code) => {
         if (pending) this.take(pending);
