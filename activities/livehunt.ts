@@ -186,6 +186,15 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
   }
 
   return {
+    /**
+     * Compiles the rule as ensureRuleset would, without any request: the recreate update runs it
+     * before deleting the current ruleset, so an invalid edit leaves the valid rule running.
+     * Fails with InvalidRule (non-retryable) when the rule cannot be sent.
+     */
+    async checkRules(input: { internalId: string; content: RulesetContent }): Promise<void> {
+      prepare(input.internalId, input.content, { quiet: true });
+    },
+
     async livehuntSettings(): Promise<LivehuntSettings> {
       return {
         notificationEmails: settings.notificationEmails,

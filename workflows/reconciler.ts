@@ -4,7 +4,16 @@
  * outcome as search attributes. The workflow function around it only receives events and decides
  * when to call it.
  */
-import { ActivityFailure, ApplicationFailure, log, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { LivehuntActivities, LivehuntSettings } from '../activities/livehunt';
 import { INVALID_RULE } from '../domain/failures';
 import { ABSENT_FROM_SNAPSHOT, wantsRuleset, type IndicatorEvent, type IndicatorSnapshot } from '../domain/indicator';
@@ -13,6 +22,12 @@ import { sameContent, type RulesetContent } from '../domain/ruleset';
 import type { IndicatorStatus, IndicatorWorkflowState } from './definitions';
 import { activitySummary, currentDetails } from './presentation';
 import { INDICATOR_ID, INDICATOR_NAME, RULESET_ID, STATUS } from './search-attributes';
+
+/** Steps that make no request (the compiler's check): run in the workflow task's worker. */
+const local = proxyLocalActivities<LivehuntActivities>({ startToCloseTimeout: '10 seconds' });
+
+/** Workflow versioning: the recreate update compiles the new rule before deleting the old ruleset. */
+const CHECK_BEFORE_REPLACE = 'check-before-replace';
 
 const livehunt = proxyActivities<LivehuntActivities>({
   // Short enough that a worker killed mid-call is noticed quickly; each attempt makes a few
@@ -29,9 +44,9 @@ const livehunt = proxyActivities<LivehuntActivities>({
 
 /** The failure of a step VirusTotal refused for its rules text (a 400): permanent for this pattern. */
 function rejectedRule(error: unknown): ApplicationFailure | undefined {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === INVALID_RULE)
-    return error.cause;
-  return undefined;
+  // An activity's failure arrives wrapped in an ActivityFailure; a local activity's may not be.
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure && cause.type === INVALID_RULE ? cause : undefined;
 }
 
 function deletionReason(source: string): string {
@@ -139,6 +154,18 @@ export class IndicatorReconciler {
 
   /** The Python connector's update: delete, create again, share again. */
   private async replaceRuleset(rulesetId: string, desired: RulesetContent, streamId: string): Promise<void> {
+    // A rule that cannot be sent must not cost the valid one (nor a request): checked first.
+    // Versioned: runs recorded before it deleted first.
+    if (patched(CHECK_BEFORE_REPLACE)) {
+      try {
+        await local.checkRules({ internalId: this.state.internalId, content: desired });
+      } catch (error) {
+        const rejected = rejectedRule(error);
+        if (!rejected) throw error;
+        this.state.lastError = { message: rejected.message, streamId };
+        return this.publish('invalid-rule', `the new rule cannot be sent (the previous one stays active): ${rejected.message}`);
+      }
+    }
     const name = this.state.ruleset?.content.name;
     await livehunt.deleteRuleset.executeWithOptions({ summary: activitySummary.delete(rulesetId, name) }, [
       { internalId: this.state.internalId, rulesetId },

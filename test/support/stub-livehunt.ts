@@ -70,9 +70,9 @@ export class StubLivehunt {
     return this.calls.filter((call) => call.name === name).map((call) => call.input as Parameters<LivehuntActivities[N]>[0]);
   }
 
-  /** Names of the VirusTotal steps, in order (the settings read is not one). */
+  /** Names of the VirusTotal steps, in order (the settings read and the compiler's check are not). */
   steps(): ActivityName[] {
-    return this.calls.map((call) => call.name).filter((name) => name !== 'livehuntSettings');
+    return this.calls.map((call) => call.name).filter((name) => name !== 'livehuntSettings' && name !== 'checkRules');
   }
 
   /** A ruleset the previous connector made, as adoption would find it. */
@@ -90,7 +90,7 @@ export class StubLivehunt {
     if (failure) throw failure;
   }
 
-  private checkRules(rules: string): void {
+  private compile(rules: string): void {
     if (this.rejectedRules?.test(rules)) {
       throw ApplicationFailure.create({ message: `compile error in rules: ${rules}`, type: INVALID_RULE, nonRetryable: true });
     }
@@ -99,6 +99,10 @@ export class StubLivehunt {
   /** The object handed to the Worker as its activities. */
   activities(): LivehuntActivities {
     return {
+      checkRules: async (input) => {
+        await this.enter('checkRules', input);
+        this.compile(input.content.rules);
+      },
       livehuntSettings: async () => {
         await this.enter('livehuntSettings', undefined);
         return structuredClone(this.settings);
@@ -113,7 +117,7 @@ export class StubLivehunt {
             return { rulesetId: id, outcome: 'adopted', content: input.content };
           }
         }
-        this.checkRules(input.content.rules);
+        this.compile(input.content.rules);
         const id = `ruleset-${this.nextId++}`;
         this.rulesets.set(id, input.content);
         return { rulesetId: id, outcome: 'created', content: input.content };
@@ -131,7 +135,7 @@ export class StubLivehunt {
       updateRuleset: async (input) => {
         await this.enter('updateRuleset', input);
         if (!this.rulesets.has(input.rulesetId)) return 'missing';
-        this.checkRules(input.content.rules);
+        this.compile(input.content.rules);
         this.rulesets.set(input.rulesetId, input.content);
         return 'updated';
       },
@@ -161,6 +165,7 @@ export function routedActivities(stubFor: (workflowId: string) => StubLivehunt |
       return (stub.activities()[name] as (...a: typeof args) => ReturnType<LivehuntActivities[N]>)(...args);
     }) as LivehuntActivities[N];
   return {
+    checkRules: route('checkRules'),
     livehuntSettings: route('livehuntSettings'),
     ensureRuleset: route('ensureRuleset'),
     releaseLegacyRuleset: route('releaseLegacyRuleset'),

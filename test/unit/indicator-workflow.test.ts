@@ -325,6 +325,28 @@ describe('indicator workflow: changes', () => {
     });
   });
 
+  test('recreate mode: a new rule that cannot be compiled deletes nothing; the previous ruleset stays active', async () => {
+    const stub = new StubLivehunt();
+    stub.rejectRules(/broken/);
+    await withIndicator(stub, async ({ indicator, send, handle }) => {
+      await send(upsert('1-0', indicator, {}, 'create'));
+      await applied(handle(), '1-0');
+
+      await send(upsert('2-0', indicator, { pattern: 'rule broken { condition: $nope }' }));
+      const state = await applied(handle(), '2-0');
+      assert.equal(state.status, 'invalid-rule');
+      assert.match(state.reason, /the previous one stays active/);
+      assert.equal(state.ruleset?.id, 'ruleset-1', 'the valid ruleset is kept');
+      assert.deepEqual(stub.steps(), ['ensureRuleset'], 'no delete, no create');
+      assert.equal(stub.callsOf('checkRules').length, 1);
+
+      await send(upsert('3-0', indicator, { pattern: 'rule fixed { condition: true }' }));
+      const fixed = await applied(handle(), '3-0');
+      assert.equal(fixed.status, 'active');
+      assert.deepEqual(stub.steps(), ['ensureRuleset', 'deleteRuleset', 'ensureRuleset']);
+    });
+  });
+
   test('patch mode updates in place, and creates the ruleset again when it has vanished', async () => {
     const stub = new StubLivehunt();
     stub.settings.updateMode = 'patch';
