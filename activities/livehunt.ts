@@ -6,14 +6,16 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { VirusTotalSettings } from '../config/load';
 import type { Logger } from '../common/logger';
-import { indicatorWorkflowId } from '../domain/indicator';
 import { INVALID_RULE } from '../domain/failures';
-import { editorKey, sameEmails, type Editor, type RulesetContent } from '../domain/ruleset';
+import { sameEmails, type RulesetContent } from '../domain/ruleset';
 import { toActivityFailure, type StepKind } from './failures';
 import { LegacyRulesetIndex } from './legacy-rulesets';
-import { VirusTotalClient, VirusTotalError, type RemoteRuleset } from './virustotal-client';
-import { createYaraCompiler, type YaraCompiler } from './yara-compiler';
-import { prepareRules, RuleRefused, type PreparedRules } from './yara-ruleset';
+import { createRulePreparation } from './rule-preparation';
+import { CLOCK_SKEW_SECONDS, RulesetLookup } from './ruleset-lookup';
+import { createSharing } from './sharing';
+import { VirusTotalClient, VirusTotalError } from './virustotal-client';
+import type { YaraCompiler } from './yara-compiler';
+import type { PreparedRules } from './yara-ruleset';
 
 /** What the workflow needs to know of the worker's configuration, read again before each step. */
 export interface LivehuntSettings {
@@ -42,9 +44,6 @@ export interface EnsuredRuleset {
 export type VerifyOutcome =
   { status: 'in-place' | 'repaired'; shareError?: string } | { status: 'missing' } | { status: 'rejected'; message: string };
 
-/** How far back a retried create looks for its own ruleset, beyond the first attempt's schedule time. */
-const CLOCK_SKEW_SECONDS = 300;
-
 export interface LivehuntActivityDeps {
   client: VirusTotalClient;
   settings: VirusTotalSettings;
@@ -58,56 +57,8 @@ export interface LivehuntActivityDeps {
   compiler?: YaraCompiler;
 }
 
-export function createLivehuntActivities({ client, settings, log, rulesetHolders, compiler: givenCompiler }: LivehuntActivityDeps) {
-  const compiler =
-    givenCompiler ??
-    createYaraCompiler({
-      onUnavailable: (reason) => log.warn(`${reason}; rules are not checked before sending, VirusTotal's answer judges them`),
-    });
-
-  /**
-   * What VirusTotal is to hold for this content, checked by the compiler. A rule it refuses
-   * fails the step exactly as VirusTotal's 400 would (permanent for this pattern), before any request.
-   */
-  function prepare(internalId: string, content: RulesetContent, { quiet = false } = {}): PreparedRules {
-    let prepared: PreparedRules;
-    try {
-      prepared = prepareRules(content.rules, { newFilesOnly: settings.newFilesOnly }, compiler);
-    } catch (error) {
-      if (!(error instanceof RuleRefused)) throw error;
-      log.warn('rule refused before sending it to VirusTotal', { internalId, error: error.message });
-      throw ApplicationFailure.create({ message: error.message, type: INVALID_RULE, nonRetryable: true, details: ['yara-x'] });
-    }
-    // Periodic checks stay quiet: the warnings were said when the rule was sent.
-    if (prepared.warnings.length > 0 && !quiet)
-      log.warn('the YARA-X compiler warns about the rule (sent anyway)', { internalId, warnings: prepared.warnings });
-    return prepared;
-  }
-
-  /** Kept with the content in the workflow's state: what was asked of VirusTotal and the compiler's warnings. */
-  const compiled = (content: RulesetContent, prepared: PreparedRules): RulesetContent => ({
-    ...content,
-    compiled: { matchObjectType: prepared.matchObjectType, warnings: prepared.warnings },
-  });
-
-  const write = (content: RulesetContent, prepared: PreparedRules) => ({
-    name: content.name,
-    rules: prepared.rules,
-    enabled: true,
-    limit: settings.rulesetLimit,
-    notificationEmails: content.notificationEmails,
-    matchObjectType: prepared.matchObjectType,
-  });
-
-  /** Runs one VirusTotal step, translating its failures into retry decisions. */
-  async function step<T>(kind: StepKind, body: () => Promise<T>): Promise<T> {
-    try {
-      return await body();
-    } catch (error) {
-      throw toActivityFailure(error, log, kind);
-    }
-  }
-
+export function createLivehuntActivities({ client, settings, log, rulesetHolders, compiler }: LivehuntActivityDeps) {
+  const { prepare, compiled, write } = createRulePreparation({ settings, log, compiler });
   const legacy = new LegacyRulesetIndex(client);
   // Read the account's rulesets in the background right away: a large account takes many pages,
   // and activities should find the index ready rather than wait for it within their timeout.
@@ -117,71 +68,15 @@ export function createLivehuntActivities({ client, settings, log, rulesetHolders
       .catch((error: unknown) =>
         log.warn('could not list the existing rulesets yet; will retry on first use', { error: (error as Error).message }),
       );
+  const { findLegacy, findRecent } = new RulesetLookup(client, legacy, rulesetHolders);
+  const { shareKeeping } = createSharing({ client, editors: settings.editors, log });
 
-  /** A ruleset someone else owns and merely shares with this account is never taken over. */
-  async function ownedByUs(rulesetId: string): Promise<boolean> {
-    const owner = await client.owner(rulesetId);
-    return owner !== undefined && owner === (await client.currentUser());
-  }
-
-  /**
-   * A ruleset this connector's earlier attempt may have created: owned, exactly this name and
-   * these rules, created since the first attempt. The list filter matches whole words and is only
-   * a candidate search, so names and rules are compared exactly; newest first, so the search
-   * stops at the first ruleset older than the attempt instead of reading every page.
-   */
-  async function findRecent(content: RulesetContent, rules: string, createdSince: number): Promise<RemoteRuleset | undefined> {
-    const words = content.name.match(/[A-Za-z0-9]+/g) ?? [];
-    const filter = words.map((word) => `name:${word}`).join(' ') || undefined;
-    for await (const candidate of client.listRulesets(filter, 'creation_date-')) {
-      if ((candidate.creationDate ?? 0) < createdSince) break;
-      // An earlier attempt sent the prepared text (restricted to new files when configured).
-      if (candidate.name !== content.name || candidate.rules !== rules) continue;
-      if (await ownedByUs(candidate.id)) return candidate;
-    }
-    return undefined;
-  }
-
-  /** A ruleset the previous connector made for this content, still there, owned, and held by no other indicator. */
-  async function findLegacy(internalId: string, content: RulesetContent): Promise<RemoteRuleset | undefined> {
-    for (const id of await legacy.candidates(content, internalId)) {
-      const holders = (await rulesetHolders?.(id)) ?? [];
-      if (holders.some((workflowId) => workflowId !== indicatorWorkflowId(internalId))) continue;
-      const current = await client.getRuleset(id);
-      if (!current) {
-        legacy.forget(id);
-        continue;
-      }
-      if (current.name !== content.name || current.rules !== content.rules || !(await ownedByUs(id))) continue;
-      legacy.claim(id, internalId);
-      return current;
-    }
-    return undefined;
-  }
-
-  /** Adds the configured editors that are missing; `known` skips the listing on a fresh ruleset. */
-  async function share(rulesetId: string, known?: Editor[]): Promise<void> {
-    if (settings.editors.length === 0) return;
-    const present = new Set((known ?? (await client.listEditors(rulesetId))).map(editorKey));
-    const missing = settings.editors.filter((editor) => !present.has(editorKey(editor)));
-    await client.addEditors(rulesetId, missing);
-  }
-
-  /**
-   * Shares, but a refusal of the editors themselves (an unknown user or group) must not lose the
-   * ruleset: it is reported and the ruleset kept. Transient failures still fail the attempt.
-   */
-  async function shareKeeping(rulesetId: string, known?: Editor[]): Promise<string | undefined> {
+  /** Runs one VirusTotal step, translating its failures into retry decisions. */
+  async function step<T>(kind: StepKind, body: () => Promise<T>): Promise<T> {
     try {
-      await share(rulesetId, known);
-      return undefined;
+      return await body();
     } catch (error) {
-      if (!(error instanceof VirusTotalError) || (error.kind !== 'invalid' && error.kind !== 'not-found')) throw error;
-      log.error(
-        'VirusTotal refused the editors: check VIRUSTOTAL_LIVEHUNT_SHARED_OWNERS (users by name, groups as group:NAME); the ruleset is kept unshared',
-        { rulesetId, error: error.message },
-      );
-      return error.message;
+      throw toActivityFailure(error, log, kind);
     }
   }
 
