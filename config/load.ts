@@ -2,6 +2,8 @@
  * Loads the configuration from the environment and an optional config.yml (the environment
  * wins), validates the sections a role needs, and reports every problem at once.
  */
+import type { LogLevel } from '../common/logger';
+import type { Editor } from '../domain/ruleset';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -104,7 +106,7 @@ export type VirusTotalSettings = {
   apiKey: string;
   apiUrl: string;
   notificationEmails: string[];
-  editors: Array<{ type: 'user' | 'group'; id: string }>;
+  editors: Editor[];
   updateMode: 'recreate' | 'patch';
   adoptExisting: boolean;
   maxRequestsPerSecond?: number;
@@ -129,7 +131,7 @@ export type TemporalSettings = {
   /** The TEMPORAL_* variables, handed to the SDK's environment configuration loader. */
   clientEnv: Record<string, string>;
 };
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type { LogLevel };
 /** The HTTP port serving /metrics, /healthz and /readyz; none unless exposed. */
 export type MetricsSettings = { expose: boolean; port: number };
 

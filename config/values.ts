@@ -4,7 +4,7 @@
  * so every variable has exactly one parsing path.
  */
 
-export type Editor = { type: 'user' | 'group'; id: string };
+import type { Editor } from '../domain/ruleset';
 
 const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
 const FALSE_WORDS = new Set(['false', 'no', '0', 'off']);
