@@ -24,6 +24,7 @@ export async function runDrains(context: BenchContext, label: string, count: num
             .join(' ')
         : '',
       settings.devServer ? `dev server ${describeDevServer(settings.devServer)}` : '',
+      context.options.metrics ? 'metrics exposed and scraped every 5 s' : '',
     ]
       .filter(Boolean)
       .join('; ');
@@ -32,6 +33,7 @@ export async function runDrains(context: BenchContext, label: string, count: num
     );
     const { result } = await drainBacklog({
       ...settings,
+      scrapeMetricsEveryMs: context.options.metrics ? 5_000 : undefined,
       runDir: context.runDir(label),
       keepFiles: context.options.keepFiles,
       log: context.log,

@@ -105,7 +105,7 @@ async function liveRun(context: BenchContext): Promise<LiveRun> {
   const pipeline = await Pipeline.start({ runDir, vtLatencyMs: latencyMs });
   let failed = true;
   try {
-    const starter = pipeline.startStarter();
+    const starter = await pipeline.startStarter();
     await starter.waitForLog(/"message":"connector registered"/);
     await waitUntil('the starter to open the stream', () => pipeline.opencti.connections() > 0, { everyMs: 50, stallMs: 60_000 });
     // Warm up: the first workflows pay for lazy initialisation in every process.

@@ -18,6 +18,7 @@
  *   --quick                smaller sizes (500 / 300 / 2000 indicators, 30 s live), for a pass in minutes
  *   --diagnose             also run the diagnostic variants that locate each missed target
  *   --keep                 keep each run's directory (SQLite file, logs)
+ *   --metrics              drain benchmarks: every role exposes Prometheus metrics, scraped every 5 s
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -83,6 +84,7 @@ function parseOptions(argv: string[]): { only: string[]; options: BenchOptions }
       keep: { type: 'boolean' },
       diagnose: { type: 'boolean' },
       quick: { type: 'boolean' },
+      metrics: { type: 'boolean' },
     },
     allowPositionals: false,
   });
@@ -110,6 +112,7 @@ function parseOptions(argv: string[]): { only: string[]; options: BenchOptions }
     scaleLatencyMs: integer('scale-latency-ms', raw['scale-latency-ms'], 500),
     keepFiles: Boolean(values.keep),
     diagnose: Boolean(values.diagnose),
+    metrics: Boolean(values.metrics),
   };
   return { only: Object.keys(BENCHMARKS).filter((name) => only.includes(name)), options };
 }

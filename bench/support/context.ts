@@ -24,6 +24,8 @@ export interface BenchOptions {
   keepFiles: boolean;
   /** Also run the diagnostic variants that locate a missed target (WAL dev server, other budgets...). */
   diagnose: boolean;
+  /** Every role exposes its Prometheus metrics and is scraped every 5 s (drain benchmarks): what metrics cost. */
+  metrics: boolean;
 }
 
 export interface BenchContext {

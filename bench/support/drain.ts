@@ -20,6 +20,7 @@ export interface DrainOptions {
   env?: Record<string, string>;
   devServer?: PipelineOptions['devServer'];
   workerEntry?: PipelineOptions['workerEntry'];
+  scrapeMetricsEveryMs?: PipelineOptions['scrapeMetricsEveryMs'];
   /** Histories read to count workflow tasks and time the steps. */
   historySample?: number;
   /** Leave the pipeline running (the many-rulesets benchmark goes on with it). */
@@ -105,6 +106,7 @@ export async function drainBacklog(options: DrainOptions): Promise<RunningDrain>
     env: options.env,
     devServer: options.devServer,
     workerEntry: options.workerEntry,
+    scrapeMetricsEveryMs: options.scrapeMetricsEveryMs,
   };
   const pipeline = await Pipeline.start(pipelineOptions);
   let failed = true;
@@ -122,7 +124,7 @@ export async function drainBacklog(options: DrainOptions): Promise<RunningDrain>
       options.log(
         `    the machine stayed busy (${quiet.busyCores.toFixed(2)} cores) for ${(quiet.waitedMs / 1000).toFixed(0)} s; measuring anyway`,
       );
-    pipeline.startStarter();
+    await pipeline.startStarter();
     const spawnedAt = pipeline.starterSpawnedAt!;
     const pids = pipeline.pids();
     const cpu = new CpuMeter(pids).start();

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { freeLoopbackPort } from '../../common/metrics-server';
 import { processEnvironment } from '../../config';
 import { startOpenCtiEmulator, type OpenCtiEmulator } from '../../emulators/opencti';
 import { startVirusTotalEmulator, type VirusTotalEmulator } from '../../emulators/virustotal';
@@ -97,6 +98,8 @@ export interface PipelineOptions {
   devServer?: DevServerVariant;
   /** Diagnostic only: another worker entry (e.g. support/variant-worker.ts) and its arguments. */
   workerEntry?: { entry: string; args: string[] };
+  /** Every role serves its Prometheus metrics (on a port of its own) and is scraped this often: what they cost. */
+  scrapeMetricsEveryMs?: number;
 }
 
 export class Pipeline {
@@ -104,6 +107,8 @@ export class Pipeline {
   starter?: ChildRole;
   starterSpawnedAt?: number;
   readonly env: Record<string, string>;
+  private readonly metricsPorts: number[] = [];
+  private scraper?: NodeJS.Timeout;
 
   private constructor(
     readonly options: PipelineOptions,
@@ -122,8 +127,27 @@ export class Pipeline {
       CONNECTOR_CONFIG_FILE: configFile,
       VIRUSTOTAL_LIVEHUNT_API_URL: vt.url,
       TEMPORAL_ADDRESS: temporal.server.address,
+      ...(options.scrapeMetricsEveryMs ? { CONNECTOR_EXPOSE_METRICS: 'true' } : {}),
       ...options.env,
     };
+    if (options.scrapeMetricsEveryMs) {
+      // As a Prometheus server would: every role's /metrics, read whole, on a fixed period.
+      this.scraper = setInterval(() => {
+        for (const port of this.metricsPorts)
+          fetch(`http://127.0.0.1:${port}/metrics`)
+            .then((response) => response.text())
+            .catch(() => undefined);
+      }, options.scrapeMetricsEveryMs);
+      this.scraper.unref();
+    }
+  }
+
+  /** The role's environment: its own metrics port when metrics are scraped. */
+  private async roleEnv(): Promise<Record<string, string>> {
+    if (!this.options.scrapeMetricsEveryMs) return this.env;
+    const port = await freeLoopbackPort();
+    this.metricsPorts.push(port);
+    return { ...this.env, CONNECTOR_METRICS_PORT: String(port) };
   }
 
   /** Everything but the starter: the worker(s) are polling when this resolves. */
@@ -152,7 +176,7 @@ export class Pipeline {
       const worker = ChildRole.start(
         `worker${index}`,
         entry.entry,
-        this.env,
+        await this.roleEnv(),
         path.join(this.options.runDir, `worker${index}.log`),
         entry.args,
       );
@@ -163,9 +187,10 @@ export class Pipeline {
     await Promise.all(started.map((worker) => worker.waitForLog(/"message":"worker polling"/)));
   }
 
-  startStarter(): ChildRole {
+  async startStarter(): Promise<ChildRole> {
+    const env = await this.roleEnv();
     this.starterSpawnedAt = Date.now();
-    this.starter = ChildRole.start('starter', ROLE_ENTRY.starter, this.env, path.join(this.options.runDir, 'starter.log'));
+    this.starter = ChildRole.start('starter', ROLE_ENTRY.starter, env, path.join(this.options.runDir, 'starter.log'));
     return this.starter;
   }
 
@@ -190,6 +215,7 @@ export class Pipeline {
   }
 
   async stop(keep = false): Promise<void> {
+    clearInterval(this.scraper);
     await Promise.all([...this.workers, ...(this.starter ? [this.starter] : [])].map((role) => role.stop()));
     await this.temporal.client.connection.close().catch(() => undefined);
     await Promise.all([this.temporal.server.stop(), this.opencti.close(), this.vt.close()]);
