@@ -1,6 +1,7 @@
 /**
  * The only module that reads process.env: everything else receives a typed configuration.
  */
+import { createLogger } from '../common/logger';
 import { ConfigError, loadConfig, type ConnectorConfig, type StarterConfig, type WorkerConfig } from './load';
 
 export * from './load';
@@ -12,7 +13,10 @@ export function loadFromProcess(role: 'worker' | 'starter' | 'all'): WorkerConfi
   return loadConfig(role as 'all', { env: process.env });
 }
 
-/** Loads the configuration or exits with one message naming every bad variable, no stack trace. */
+/**
+ * Loads the configuration or exits with one log line naming every bad variable (no stack trace),
+ * in the same JSON shape as every other line the connector writes.
+ */
 export function loadOrExit(role: 'worker'): WorkerConfig;
 export function loadOrExit(role: 'starter'): StarterConfig;
 export function loadOrExit(role: 'all'): ConnectorConfig;
@@ -21,7 +25,9 @@ export function loadOrExit(role: 'worker' | 'starter' | 'all'): WorkerConfig | S
     return loadFromProcess(role as 'all');
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      // The level of the configuration is unknown: an error is written whatever it would have said.
+      const summary = `Invalid configuration (${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}): ${error.problems.join('; ')}`;
+      createLogger('error', { component: 'config' }).error(summary, { problems: error.problems });
       process.exit(78); // EX_CONFIG
     }
     throw error;

@@ -28,8 +28,20 @@ for (const role of ['app', 'starter', 'worker'] as const) {
       starter: ['OPENCTI_URL', 'CONNECTOR_ID'],
       worker: ['VIRUSTOTAL_LIVEHUNT_NOTIFICATION_EMAILS', 'VIRUSTOTAL_LIVEHUNT_UPDATE_MODE'],
     }[role];
-    for (const name of expected) assert.match(output, new RegExp(`^  - ${name}: `, 'm'), `${name} named`);
-    assert.match(output, new RegExp(`Invalid configuration \\(${expected.length} problems\\)`));
+    // One JSON line in the shape of every other line, its attributes listing each problem.
+    const entries = output
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { level: string; message: string; attributes?: { problems?: string[] } });
+    const report = entries.find((entry) => entry.message.startsWith('Invalid configuration'));
+    assert.ok(report, output);
+    assert.equal(report.level, 'ERROR');
+    assert.match(report.message, new RegExp(`^Invalid configuration \\(${expected.length} problems\\): `));
+    for (const name of expected)
+      assert.ok(
+        report.attributes?.problems?.some((problem) => problem.startsWith(`${name}: `)),
+        `${name} named`,
+      );
     assert.doesNotMatch(output, /^\s+at /m, 'no stack trace');
     for (const secret of Object.values(secrets)) assert.ok(!output.includes(secret), 'no secret printed');
   });
